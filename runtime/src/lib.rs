@@ -1,0 +1,13 @@
+//! The runtime seam of sspr-lab: every listener and outgoing connection, every read of the time
+//! and every random draw goes through this crate, so the same code runs on real sockets or in
+//! simulation (DESIGN §3).
+
+pub mod clock;
+pub mod net;
+pub mod rng;
+pub mod tls;
+
+pub use clock::{Clock, ClockConfig, LabTime};
+pub use net::{Listener, Network, TokioNet};
+pub use rng::{Seed, stream, uuid_from};
+pub use tls::{LabCa, TlsError};
