@@ -1,0 +1,364 @@
+//! Forests, domains and domain controllers. Each DC owns its copy of its domain's tree; a write
+//! runs on a cheap clone of that copy and replaces it only if the whole operation succeeded, then
+//! waits for the store to make it durable before it is answered.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use ad_types::Sid;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use runtime::{Clock, Seed};
+
+use crate::dit::Dit;
+use crate::dn::Rdn;
+use crate::entry::Entry;
+use crate::error::DirError;
+use crate::schema::known;
+use crate::store::{Batch, Store};
+use crate::value::{EntryId, Value};
+
+/// What a domain is called and its SID.
+#[derive(Clone, Debug)]
+pub struct DomainInfo {
+    /// DNS name, e.g. `contoso.lab`.
+    pub dns: String,
+    /// NetBIOS name, e.g. `CONTOSO`.
+    pub netbios: String,
+    /// The domain head's DN, e.g. `DC=contoso,DC=lab`.
+    pub base_dn: String,
+    /// The head's RDNs, leaf first.
+    pub base: Vec<Rdn>,
+    /// The domain SID (accounts are this plus a RID).
+    pub sid: Sid,
+    /// The forest root domain's DNS name.
+    pub forest: String,
+}
+
+/// Allocates entry ids, RIDs and GUIDs for one domain (shared by its DCs).
+#[derive(Debug)]
+struct Alloc {
+    next_id: u64,
+    next_rid: u32,
+    rng: ChaCha8Rng,
+}
+
+/// A domain: its names and its domain controllers.
+#[derive(Debug)]
+pub struct Domain {
+    /// Names and SID.
+    pub info: DomainInfo,
+    alloc: Mutex<Alloc>,
+    dcs: Mutex<Vec<Arc<Dc>>>,
+}
+
+/// First RID handed to objects created after the well-known ones.
+pub const FIRST_USER_RID: u32 = 1103;
+
+impl Domain {
+    /// A new domain with no DCs yet; its SID and GUIDs are drawn from `seed`.
+    pub fn new(dns: &str, netbios: &str, forest: &str, seed: Seed) -> Arc<Domain> {
+        let mut rng = runtime::stream(seed, &format!("fake-ad/{dns}"));
+        let sid = Sid {
+            authority: 5,
+            sub: vec![21, rng.next_u32(), rng.next_u32(), rng.next_u32()],
+        };
+        let base_dn = crate::dn::domain_dn(dns);
+        let base = crate::dn::parse_path(&base_dn).expect("a DNS name makes a valid DN");
+        Arc::new(Domain {
+            info: DomainInfo {
+                dns: dns.to_string(),
+                netbios: netbios.to_string(),
+                base_dn,
+                base,
+                sid,
+                forest: forest.to_string(),
+            },
+            alloc: Mutex::new(Alloc {
+                next_id: 1,
+                next_rid: FIRST_USER_RID,
+                rng,
+            }),
+            dcs: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Adds a DC with an empty tree. `pdc` marks the PDC emulator.
+    pub fn add_dc(
+        self: &Arc<Self>,
+        name: &str,
+        site: &str,
+        pdc: bool,
+        store: Arc<dyn Store>,
+        clock: Clock,
+    ) -> Arc<Dc> {
+        let dc = Arc::new(Dc {
+            name: name.to_string(),
+            host: format!("{}.{}", name.to_ascii_lowercase(), self.info.dns),
+            site: site.to_string(),
+            pdc,
+            domain: self.clone(),
+            dit: Mutex::new(Arc::new(Dit::new(self.info.base.clone()))),
+            store,
+            clock,
+        });
+        self.dcs.lock().expect("dcs lock").push(dc.clone());
+        dc
+    }
+
+    /// The DCs, PDC emulator first.
+    pub fn dcs(&self) -> Vec<Arc<Dc>> {
+        let mut v = self.dcs.lock().expect("dcs lock").clone();
+        v.sort_by_key(|d| !d.pdc);
+        v
+    }
+
+    /// The DC named `name` (case-insensitive).
+    pub fn dc(&self, name: &str) -> Option<Arc<Dc>> {
+        self.dcs().into_iter().find(|d| d.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The allocator's state, to persist.
+    fn alloc_meta(&self, a: &Alloc) -> (String, String) {
+        (
+            format!("alloc/{}", self.info.dns),
+            format!("{} {} {}", a.next_id, a.next_rid, a.rng.get_word_pos()),
+        )
+    }
+
+    /// Restores the allocator from its persisted state.
+    pub fn restore_alloc(&self, meta: &str) -> Result<(), String> {
+        let mut it = meta.split_whitespace();
+        let mut a = self.alloc.lock().expect("alloc lock");
+        let bad = || format!("bad allocator state {meta:?}");
+        a.next_id = it.next().and_then(|v| v.parse().ok()).ok_or_else(bad)?;
+        a.next_rid = it.next().and_then(|v| v.parse().ok()).ok_or_else(bad)?;
+        let pos: u128 = it.next().and_then(|v| v.parse().ok()).ok_or_else(bad)?;
+        a.rng.set_word_pos(pos);
+        Ok(())
+    }
+}
+
+/// A domain controller: its names and its copy of the domain.
+pub struct Dc {
+    /// `DC1`, `DC2`, …
+    pub name: String,
+    /// `dc1.contoso.lab`.
+    pub host: String,
+    /// The AD site.
+    pub site: String,
+    /// Whether this DC is the PDC emulator.
+    pub pdc: bool,
+    /// Its domain.
+    pub domain: Arc<Domain>,
+    dit: Mutex<Arc<Dit>>,
+    store: Arc<dyn Store>,
+    /// The lab clock this DC reads.
+    pub clock: Clock,
+}
+
+impl std::fmt::Debug for Dc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dc").field("host", &self.host).finish_non_exhaustive()
+    }
+}
+
+impl Dc {
+    /// The current committed tree (a cheap snapshot; later writes do not change it).
+    pub fn snapshot(&self) -> Arc<Dit> {
+        self.dit.lock().expect("dit lock").clone()
+    }
+
+    /// The store partition of this DC.
+    pub fn partition(&self) -> String {
+        format!("{}/{}", self.domain.info.dns, self.name)
+    }
+
+    /// Replaces the tree wholesale (loading from the store).
+    pub fn install(&self, dit: Dit) {
+        *self.dit.lock().expect("dit lock") = Arc::new(dit);
+    }
+
+    /// Loads this DC's tree from its store partition; false if the partition is empty.
+    pub fn load(&self) -> Result<bool, String> {
+        let rows = self.store.load(&self.partition()).map_err(|e| e.to_string())?;
+        if rows.is_empty() {
+            return Ok(false);
+        }
+        let mut dit = Dit::new(self.domain.info.base.clone());
+        let mut entries: Vec<Entry> = rows
+            .into_iter()
+            .map(|(id, data)| {
+                serde_json::from_slice::<Entry>(&data)
+                    .map_err(|e| format!("{}: entry {id}: {e}", self.partition()))
+            })
+            .collect::<Result<_, _>>()?;
+        // Parents before children: insert in depth order.
+        let depth = |e: &Entry, all: &std::collections::BTreeMap<EntryId, Option<EntryId>>| {
+            let mut d = 0;
+            let mut p = e.parent;
+            while let Some(x) = p {
+                d += 1;
+                p = all.get(&x).copied().flatten();
+            }
+            d
+        };
+        let parents: std::collections::BTreeMap<EntryId, Option<EntryId>> =
+            entries.iter().map(|e| (e.id, e.parent)).collect();
+        entries.sort_by_key(|e| (depth(e, &parents), e.id));
+        for e in entries {
+            dit.usn = dit.usn.max(e.int(known().usn_changed).unwrap_or(0));
+            let id = e.id;
+            dit.insert(e)
+                .map_err(|c| format!("{}: entry {}: {c}", self.partition(), id.0))?;
+        }
+        self.install(dit);
+        Ok(true)
+    }
+
+    /// Takes `dit` as this DC's whole copy and persists every entry of it.
+    pub async fn adopt(&self, dit: Dit) -> Result<(), DirError> {
+        let mut batch = Batch {
+            partition: self.partition(),
+            ..Batch::default()
+        };
+        for e in dit.iter() {
+            let data = serde_json::to_vec(&**e).map_err(|e| DirError::Store(e.to_string()))?;
+            batch.upserts.push((e.id.0, data));
+        }
+        let commit = {
+            let mut guard = self.dit.lock().expect("dit lock");
+            *guard = Arc::new(dit);
+            self.store.commit(batch)
+        };
+        match commit.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(DirError::Store(e.to_string())),
+            Err(_) => Err(DirError::Store("the store's writer has stopped".into())),
+        }
+    }
+
+    /// Runs `f` as one atomic write: on success the new tree replaces the old and the call
+    /// returns once the store made the change durable; on error nothing changes.
+    pub async fn write<T>(
+        &self,
+        f: impl FnOnce(&mut Txn) -> Result<T, DirError>,
+    ) -> Result<T, DirError> {
+        let (out, commit) = {
+            let mut guard = self.dit.lock().expect("dit lock");
+            let mut txn = Txn {
+                dc: self,
+                dit: (**guard).clone(),
+                changed: BTreeSet::new(),
+                deleted: BTreeSet::new(),
+                allocated: false,
+                now: self.clock.now(),
+            };
+            let out = f(&mut txn)?;
+            let batch = txn.batch()?;
+            *guard = Arc::new(txn.dit);
+            (out, self.store.commit(batch))
+        };
+        match commit.await {
+            Ok(Ok(())) => Ok(out),
+            Ok(Err(e)) => Err(DirError::Store(e.to_string())),
+            Err(_) => Err(DirError::Store("the store's writer has stopped".into())),
+        }
+    }
+}
+
+/// One write in progress on a DC: a private copy of the tree plus what changed.
+pub struct Txn<'a> {
+    dc: &'a Dc,
+    /// The tree being changed.
+    pub dit: Dit,
+    changed: BTreeSet<EntryId>,
+    deleted: BTreeSet<EntryId>,
+    allocated: bool,
+    /// The lab time of this write.
+    pub now: runtime::LabTime,
+}
+
+impl Txn<'_> {
+    /// The DC being written.
+    pub fn dc(&self) -> &Dc {
+        self.dc
+    }
+
+    /// A fresh entry id.
+    pub fn new_id(&mut self) -> EntryId {
+        self.allocated = true;
+        let mut a = self.dc.domain.alloc.lock().expect("alloc lock");
+        let id = a.next_id;
+        a.next_id += 1;
+        EntryId(id)
+    }
+
+    /// A fresh RID for a new security principal.
+    pub fn new_rid(&mut self) -> u32 {
+        self.allocated = true;
+        let mut a = self.dc.domain.alloc.lock().expect("alloc lock");
+        let r = a.next_rid;
+        a.next_rid += 1;
+        r
+    }
+
+    /// A fresh objectGUID, drawn from the domain's seeded stream.
+    pub fn new_guid(&mut self) -> uuid::Uuid {
+        self.allocated = true;
+        let mut a = self.dc.domain.alloc.lock().expect("alloc lock");
+        runtime::uuid_from(&mut a.rng)
+    }
+
+    /// Stamps `e` with the next USN and the time, then inserts or replaces it.
+    pub fn put(&mut self, mut e: Entry) -> Result<(), crate::dit::Conflict> {
+        let k = known();
+        self.dit.usn += 1;
+        let usn = self.dit.usn;
+        let fresh = self.dit.get(e.id).is_none();
+        if fresh {
+            e.set_one(k.usn_created, Value::Int(usn));
+            e.set_one(k.when_created, Value::Time(self.now.unix_secs()));
+        }
+        e.set_one(k.usn_changed, Value::Int(usn));
+        e.set_one(k.when_changed, Value::Time(self.now.unix_secs()));
+        let id = e.id;
+        if fresh {
+            self.dit.insert(e)?;
+        } else {
+            self.dit.replace(e)?;
+        }
+        self.changed.insert(id);
+        self.deleted.remove(&id);
+        Ok(())
+    }
+
+    /// Removes a leaf entry (and its values from every group that listed it).
+    pub fn remove(&mut self, id: EntryId) {
+        let groups: Vec<EntryId> = self.dit.groups_of(id).collect();
+        if self.dit.remove(id).is_some() {
+            self.changed.remove(&id);
+            self.deleted.insert(id);
+            self.changed.extend(groups);
+        }
+    }
+
+    fn batch(&self) -> Result<Batch, DirError> {
+        let mut b = Batch {
+            partition: self.dc.partition(),
+            ..Batch::default()
+        };
+        for id in &self.changed {
+            if let Some(e) = self.dit.get(*id) {
+                let data = serde_json::to_vec(&**e).map_err(|e| DirError::Store(e.to_string()))?;
+                b.upserts.push((id.0, data));
+            }
+        }
+        b.deletes = self.deleted.iter().map(|i| i.0).collect();
+        if self.allocated {
+            let a = self.dc.domain.alloc.lock().expect("alloc lock");
+            b.meta.push(self.dc.domain.alloc_meta(&a));
+        }
+        Ok(b)
+    }
+}
