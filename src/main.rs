@@ -1,1 +1,29 @@
-fn main() {}
+//! The `sspr-lab` command line: clap parses, each subcommand calls into a crate.
+
+use clap::Parser;
+
+/// sspr-lab: a lab for SSPR password writeback (fake AD, fake Entra, the real agent).
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<sim::cli::Command>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    // Until the simulation lab exists, no subcommand serves the default lab.
+    let command = cli
+        .command
+        .unwrap_or(sim::cli::Command::Serve(sim::cli::ServeArgs::default()));
+    sim::cli::run(command).await?;
+    Ok(())
+}

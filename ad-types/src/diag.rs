@@ -184,7 +184,12 @@ pub enum BindFailure {
 
 /// The invalidCredentials (49) message of a failed simple bind.
 pub fn bind_failure(why: BindFailure) -> String {
-    ldap_err(0x8009_0308, 0x0C09_041C, "AcceptSecurityContext error", why as u32)
+    ldap_err(
+        0x8009_0308,
+        0x0C09_041C,
+        "AcceptSecurityContext error",
+        why as u32,
+    )
 }
 
 /// The Win32 code and data of a diagnostic string, as a client reads them.
@@ -219,7 +224,10 @@ mod tests {
             bind_failure(BindFailure::BadPassword),
             "80090308: LdapErr: DSID-0C09041C, comment: AcceptSecurityContext error, data 52e, v4563"
         );
-        assert_eq!(parse(&bind_failure(BindFailure::LockedOut)), Some((0x8009_0308, 0x775)));
+        assert_eq!(
+            parse(&bind_failure(BindFailure::LockedOut)),
+            Some((0x8009_0308, 0x775))
+        );
         assert_eq!(parse(&insufficient_rights().to_string()), Some((0x2098, 0)));
     }
 }

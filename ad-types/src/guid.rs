@@ -15,7 +15,10 @@ pub fn from_ad_bytes(b: &[u8]) -> Option<Uuid> {
 
 /// An LDAP filter value for `objectGUID=<guid>`: each byte escaped as `\xx`.
 pub fn filter_escape(guid: &Uuid) -> String {
-    to_ad_bytes(guid).iter().map(|b| format!("\\{b:02x}")).collect()
+    to_ad_bytes(guid)
+        .iter()
+        .map(|b| format!("\\{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]

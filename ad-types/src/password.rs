@@ -65,7 +65,7 @@ pub fn encode_unicode_pwd(password: &str) -> Vec<u8> {
 
 /// Decodes a unicodePwd value to the password between the quotes.
 pub fn decode_unicode_pwd(value: &[u8]) -> Result<String, UnicodePwdError> {
-    if value.len() % 2 != 0 {
+    if !value.len().is_multiple_of(2) {
         return Err(UnicodePwdError::OddLength);
     }
     let units: Vec<u16> = value
@@ -85,7 +85,10 @@ mod tests {
 
     #[test]
     fn known_nt_hash() {
-        assert_eq!(NtHash::of("Pa$$w0rd").to_hex(), "92937945b518814341de3f726500d4ff");
+        assert_eq!(
+            NtHash::of("Pa$$w0rd").to_hex(),
+            "92937945b518814341de3f726500d4ff"
+        );
         let h = NtHash::of("x");
         assert_eq!(NtHash::from_hex(&h.to_hex()), Some(h));
     }
@@ -94,7 +97,10 @@ mod tests {
     fn unicode_pwd_round_trip_and_refusals() {
         let v = encode_unicode_pwd("Secret-1");
         assert_eq!(decode_unicode_pwd(&v).unwrap(), "Secret-1");
-        assert_eq!(decode_unicode_pwd(b"Secret"), Err(UnicodePwdError::NotQuoted));
+        assert_eq!(
+            decode_unicode_pwd(b"Secret"),
+            Err(UnicodePwdError::NotQuoted)
+        );
         assert_eq!(decode_unicode_pwd(b"abc"), Err(UnicodePwdError::OddLength));
         // UTF-8 quoted text is the classic client mistake: it decodes to garbage, not quotes.
         assert!(decode_unicode_pwd(b"\"Secret-1\"").is_err());

@@ -108,12 +108,17 @@ mod tests {
 
     #[test]
     fn string_and_binary_round_trip() {
-        let s: Sid = "S-1-5-21-3623811015-3361044348-30300820-1013".parse().unwrap();
+        let s: Sid = "S-1-5-21-3623811015-3361044348-30300820-1013"
+            .parse()
+            .unwrap();
         assert_eq!(s.rid(), Some(1013));
         let b = s.to_bytes();
         assert_eq!(&b[..8], &[1, 5, 0, 0, 0, 0, 0, 5]);
         assert_eq!(Sid::from_bytes(&b).unwrap(), s);
-        assert_eq!(s.to_string(), "S-1-5-21-3623811015-3361044348-30300820-1013");
+        assert_eq!(
+            s.to_string(),
+            "S-1-5-21-3623811015-3361044348-30300820-1013"
+        );
         assert!("S-1-x".parse::<Sid>().is_err());
         assert!(Sid::from_bytes(&[1, 2, 0]).is_err());
     }

@@ -62,13 +62,32 @@ impl Policy {
         let neg = |v: i64| if v == 0 { 0 } else { -v };
         vec![
             ("minPwdAge", Value::Int(neg(self.min_age_days as i64 * DAY))),
-            ("maxPwdAge", Value::Int(if self.max_age_days == 0 { i64::MIN } else { -(self.max_age_days as i64 * DAY) })),
+            (
+                "maxPwdAge",
+                Value::Int(if self.max_age_days == 0 {
+                    i64::MIN
+                } else {
+                    -(self.max_age_days as i64 * DAY)
+                }),
+            ),
             ("minPwdLength", Value::Int(self.min_length as i64)),
-            ("pwdProperties", Value::Int(if self.complexity { 1 } else { 0 })),
+            (
+                "pwdProperties",
+                Value::Int(if self.complexity { 1 } else { 0 }),
+            ),
             ("pwdHistoryLength", Value::Int(self.history as i64)),
-            ("lockoutThreshold", Value::Int(self.lockout_threshold as i64)),
-            ("lockOutObservationWindow", Value::Int(neg(self.lockout_window_min as i64 * MINUTE))),
-            ("lockoutDuration", Value::Int(neg(self.lockout_duration_min as i64 * MINUTE))),
+            (
+                "lockoutThreshold",
+                Value::Int(self.lockout_threshold as i64),
+            ),
+            (
+                "lockOutObservationWindow",
+                Value::Int(neg(self.lockout_window_min as i64 * MINUTE)),
+            ),
+            (
+                "lockoutDuration",
+                Value::Int(neg(self.lockout_duration_min as i64 * MINUTE)),
+            ),
         ]
     }
 }
@@ -124,7 +143,8 @@ pub fn add_member(txn: &mut Txn, group: EntryId, member: EntryId) -> Result<(), 
         vals.push(Value::Dn(member));
     }
     g.set(known().member, vals);
-    txn.put(g).map_err(|_| DirError::Other("member update".into()))
+    txn.put(g)
+        .map_err(|_| DirError::Other("member update".into()))
 }
 
 /// The well-known ids a fresh domain hands back to whoever populates it further.
@@ -143,7 +163,12 @@ pub struct WellKnown {
 }
 
 /// Creates a fresh domain's contents in `txn` (on the PDC's empty tree).
-pub fn fresh_domain(txn: &mut Txn, policy: &Policy, admin_password: &str, dc_names: &[String]) -> Result<WellKnown, DirError> {
+pub fn fresh_domain(
+    txn: &mut Txn,
+    policy: &Policy,
+    admin_password: &str,
+    dc_names: &[String],
+) -> Result<WellKnown, DirError> {
     let k = known();
     let info = txn.dc().domain.info.clone();
     let forest_root = info.forest.eq_ignore_ascii_case(&info.dns);
@@ -157,13 +182,28 @@ pub fn fresh_domain(txn: &mut Txn, policy: &Policy, admin_password: &str, dc_nam
         attrs: Vec::new(),
         nt_hash: None,
     };
-    head.set(k.object_class, ["top", "domain", "domainDNS"].iter().map(|c| text(c)).collect());
+    head.set(
+        k.object_class,
+        ["top", "domain", "domainDNS"]
+            .iter()
+            .map(|c| text(c))
+            .collect(),
+    );
     head.set_one(k.dc, text(&info.base[0].value));
     head.set_one(k.name, text(&info.base[0].value));
-    head.set_one(k.object_guid, Value::Bytes(ad_types::guid::to_ad_bytes(&guid).to_vec().into()));
+    head.set_one(
+        k.object_guid,
+        Value::Bytes(ad_types::guid::to_ad_bytes(&guid).to_vec().into()),
+    );
     head.set_one(k.object_sid, Value::Bytes(info.sid.to_bytes().into()));
     head.set_one(k.instance_type, Value::Int(5));
-    head.set_one(k.object_category, text(&format!("CN=Domain-DNS,CN=Schema,CN=Configuration,{}", crate::dn::domain_dn(&info.forest))));
+    head.set_one(
+        k.object_category,
+        text(&format!(
+            "CN=Domain-DNS,CN=Schema,CN=Configuration,{}",
+            crate::dn::domain_dn(&info.forest)
+        )),
+    );
     for (a, v) in policy.head_attributes() {
         head.set_one(schema().id(a), v);
     }
@@ -172,34 +212,139 @@ pub fn fresh_domain(txn: &mut Txn, policy: &Policy, admin_password: &str, dc_nam
         ("nTMixedDomain", Value::Int(0)),
         ("msDS-Behavior-Version", Value::Int(7)),
         ("isCriticalSystemObject", Value::Bool(true)),
-        ("gPLink", text(&format!("[LDAP://CN={DEFAULT_DOMAIN_POLICY},CN=Policies,CN=System,{};0]", info.base_dn))),
+        (
+            "gPLink",
+            text(&format!(
+                "[LDAP://CN={DEFAULT_DOMAIN_POLICY},CN=Policies,CN=System,{};0]",
+                info.base_dn
+            )),
+        ),
     ] {
         head.set_one(schema().id(a), v);
     }
-    txn.put(head).map_err(|_| DirError::AlreadyExists(info.base_dn.clone()))?;
+    txn.put(head)
+        .map_err(|_| DirError::AlreadyExists(info.base_dn.clone()))?;
     let critical = || ("isCriticalSystemObject", Value::Bool(true));
 
-    let users = make(txn, head_id, "CN=Users", "container", vec![critical(), ("description", text("Default container for upgraded user accounts"))], None)?;
-    let builtin = make(txn, head_id, "CN=Builtin", "builtinDomain", vec![critical()], None)?;
+    let users = make(
+        txn,
+        head_id,
+        "CN=Users",
+        "container",
+        vec![
+            critical(),
+            (
+                "description",
+                text("Default container for upgraded user accounts"),
+            ),
+        ],
+        None,
+    )?;
+    let builtin = make(
+        txn,
+        head_id,
+        "CN=Builtin",
+        "builtinDomain",
+        vec![critical()],
+        None,
+    )?;
     {
         let mut b = (**txn.dit.get(builtin).expect("just made")).clone();
-        b.set_one(k.object_sid, Value::Bytes(ad_types::Sid { authority: 5, sub: vec![32] }.to_bytes().into()));
+        b.set_one(
+            k.object_sid,
+            Value::Bytes(
+                ad_types::Sid {
+                    authority: 5,
+                    sub: vec![32],
+                }
+                .to_bytes()
+                .into(),
+            ),
+        );
         txn.put(b).map_err(|_| DirError::Other("builtin".into()))?;
     }
-    make(txn, head_id, "CN=Computers", "container", vec![critical()], None)?;
-    let dcs_ou = make(txn, head_id, "OU=Domain Controllers", "organizationalUnit", vec![critical()], None)?;
-    let system = make(txn, head_id, "CN=System", "container", vec![critical()], None)?;
-    let policies = make(txn, system, "CN=Policies", "container", vec![critical()], None)?;
-    make(txn, policies, &format!("CN={DEFAULT_DOMAIN_POLICY}"), "groupPolicyContainer", vec![
-        critical(),
-        ("displayName", text("Default Domain Policy")),
-        ("gPCFileSysPath", text(&format!("\\\\{0}\\sysvol\\{0}\\Policies\\{DEFAULT_DOMAIN_POLICY}", info.dns))),
-        ("versionNumber", Value::Int(3)),
-        ("flags", Value::Int(0)),
-    ], None)?;
-    make(txn, system, "CN=AdminSDHolder", "container", vec![critical()], None)?;
-    make(txn, system, "CN=Password Settings Container", "msDS-PasswordSettingsContainer", vec![critical()], None)?;
-    let msa = make(txn, head_id, "CN=Managed Service Accounts", "container", vec![critical(), ("description", text("Default container for managed service accounts"))], None)?;
+    make(
+        txn,
+        head_id,
+        "CN=Computers",
+        "container",
+        vec![critical()],
+        None,
+    )?;
+    let dcs_ou = make(
+        txn,
+        head_id,
+        "OU=Domain Controllers",
+        "organizationalUnit",
+        vec![critical()],
+        None,
+    )?;
+    let system = make(
+        txn,
+        head_id,
+        "CN=System",
+        "container",
+        vec![critical()],
+        None,
+    )?;
+    let policies = make(
+        txn,
+        system,
+        "CN=Policies",
+        "container",
+        vec![critical()],
+        None,
+    )?;
+    make(
+        txn,
+        policies,
+        &format!("CN={DEFAULT_DOMAIN_POLICY}"),
+        "groupPolicyContainer",
+        vec![
+            critical(),
+            ("displayName", text("Default Domain Policy")),
+            (
+                "gPCFileSysPath",
+                text(&format!(
+                    "\\\\{0}\\sysvol\\{0}\\Policies\\{DEFAULT_DOMAIN_POLICY}",
+                    info.dns
+                )),
+            ),
+            ("versionNumber", Value::Int(3)),
+            ("flags", Value::Int(0)),
+        ],
+        None,
+    )?;
+    make(
+        txn,
+        system,
+        "CN=AdminSDHolder",
+        "container",
+        vec![critical()],
+        None,
+    )?;
+    make(
+        txn,
+        system,
+        "CN=Password Settings Container",
+        "msDS-PasswordSettingsContainer",
+        vec![critical()],
+        None,
+    )?;
+    let msa = make(
+        txn,
+        head_id,
+        "CN=Managed Service Accounts",
+        "container",
+        vec![
+            critical(),
+            (
+                "description",
+                text("Default container for managed service accounts"),
+            ),
+        ],
+        None,
+    )?;
 
     // Groups: (name, rid, groupType, protected, only in the forest root)
     const GLOBAL: i64 = -2_147_483_646;
@@ -225,11 +370,18 @@ pub fn fresh_domain(txn: &mut Txn, policy: &Policy, admin_password: &str, dc_nam
         if root_only && !forest_root {
             continue;
         }
-        let mut attrs = vec![critical(), ("sAMAccountName", text(name)), ("groupType", Value::Int(gt))];
+        let mut attrs = vec![
+            critical(),
+            ("sAMAccountName", text(name)),
+            ("groupType", Value::Int(gt)),
+        ];
         if protected {
             attrs.push(("adminCount", Value::Int(1)));
         }
-        ids.insert(name, make(txn, users, &format!("CN={name}"), "group", attrs, Some(rid))?);
+        ids.insert(
+            name,
+            make(txn, users, &format!("CN={name}"), "group", attrs, Some(rid))?,
+        );
     }
     for (name, rid, protected) in [
         ("Administrators", 544, true),
@@ -241,44 +393,104 @@ pub fn fresh_domain(txn: &mut Txn, policy: &Policy, admin_password: &str, dc_nam
         ("Backup Operators", 551, true),
         ("Replicator", 552, true),
     ] {
-        let mut attrs = vec![critical(), ("sAMAccountName", text(name)), ("groupType", Value::Int(BUILTIN_LOCAL))];
+        let mut attrs = vec![
+            critical(),
+            ("sAMAccountName", text(name)),
+            ("groupType", Value::Int(BUILTIN_LOCAL)),
+        ];
         if protected {
             attrs.push(("adminCount", Value::Int(1)));
         }
-        ids.insert(name, make(txn, builtin, &format!("CN={name}"), "group", attrs, Some(rid))?);
+        ids.insert(
+            name,
+            make(
+                txn,
+                builtin,
+                &format!("CN={name}"),
+                "group",
+                attrs,
+                Some(rid),
+            )?,
+        );
     }
 
     // Accounts.
-    let admin = make(txn, users, "CN=Administrator", "user", vec![
-        critical(),
-        ("sAMAccountName", text("Administrator")),
-        ("userPrincipalName", text(&format!("Administrator@{}", info.dns))),
-        ("description", text("Built-in account for administering the computer/domain")),
-        ("userAccountControl", Value::Int(uac::NORMAL | uac::DONT_EXPIRE)),
-        ("adminCount", Value::Int(1)),
-    ], Some(500))?;
-    set_password(txn, admin, admin_password)?;
-    make(txn, users, "CN=Guest", "user", vec![
-        critical(),
-        ("sAMAccountName", text("Guest")),
-        ("userAccountControl", Value::Int(uac::NORMAL | uac::DISABLED | uac::PASSWD_NOTREQD | uac::DONT_EXPIRE)),
-        ("primaryGroupID", Value::Int(514)),
-    ], Some(501))?;
-    make(txn, users, "CN=krbtgt", "user", vec![
-        critical(),
-        ("sAMAccountName", text("krbtgt")),
-        ("userAccountControl", Value::Int(uac::NORMAL | uac::DISABLED)),
-        ("adminCount", Value::Int(1)),
-    ], Some(502))?;
-    for dc in dc_names {
-        make(txn, dcs_ou, &format!("CN={dc}"), "computer", vec![
+    let admin = make(
+        txn,
+        users,
+        "CN=Administrator",
+        "user",
+        vec![
             critical(),
-            ("sAMAccountName", text(&format!("{dc}$"))),
-            ("dNSHostName", text(&format!("{}.{}", dc.to_ascii_lowercase(), info.dns))),
-            ("userAccountControl", Value::Int(uac::SERVER | 0x80000)),
-            ("primaryGroupID", Value::Int(516)),
-            ("operatingSystem", text("Windows Server 2022 Datacenter")),
-        ], None)?;
+            ("sAMAccountName", text("Administrator")),
+            (
+                "userPrincipalName",
+                text(&format!("Administrator@{}", info.dns)),
+            ),
+            (
+                "description",
+                text("Built-in account for administering the computer/domain"),
+            ),
+            (
+                "userAccountControl",
+                Value::Int(uac::NORMAL | uac::DONT_EXPIRE),
+            ),
+            ("adminCount", Value::Int(1)),
+        ],
+        Some(500),
+    )?;
+    set_password(txn, admin, admin_password)?;
+    make(
+        txn,
+        users,
+        "CN=Guest",
+        "user",
+        vec![
+            critical(),
+            ("sAMAccountName", text("Guest")),
+            (
+                "userAccountControl",
+                Value::Int(uac::NORMAL | uac::DISABLED | uac::PASSWD_NOTREQD | uac::DONT_EXPIRE),
+            ),
+            ("primaryGroupID", Value::Int(514)),
+        ],
+        Some(501),
+    )?;
+    make(
+        txn,
+        users,
+        "CN=krbtgt",
+        "user",
+        vec![
+            critical(),
+            ("sAMAccountName", text("krbtgt")),
+            (
+                "userAccountControl",
+                Value::Int(uac::NORMAL | uac::DISABLED),
+            ),
+            ("adminCount", Value::Int(1)),
+        ],
+        Some(502),
+    )?;
+    for dc in dc_names {
+        make(
+            txn,
+            dcs_ou,
+            &format!("CN={dc}"),
+            "computer",
+            vec![
+                critical(),
+                ("sAMAccountName", text(&format!("{dc}$"))),
+                (
+                    "dNSHostName",
+                    text(&format!("{}.{}", dc.to_ascii_lowercase(), info.dns)),
+                ),
+                ("userAccountControl", Value::Int(uac::SERVER | 0x80000)),
+                ("primaryGroupID", Value::Int(516)),
+                ("operatingSystem", text("Windows Server 2022 Datacenter")),
+            ],
+            None,
+        )?;
     }
 
     let mut member = |g: &str, m: EntryId| -> Result<(), DirError> {
@@ -287,7 +499,13 @@ pub fn fresh_domain(txn: &mut Txn, policy: &Policy, admin_password: &str, dc_nam
             None => Ok(()),
         }
     };
-    for g in ["Domain Admins", "Enterprise Admins", "Schema Admins", "Group Policy Creator Owners", "Administrators"] {
+    for g in [
+        "Domain Admins",
+        "Enterprise Admins",
+        "Schema Admins",
+        "Group Policy Creator Owners",
+        "Administrators",
+    ] {
         member(g, admin)?;
     }
     let da = ids["Domain Admins"];
@@ -299,7 +517,13 @@ pub fn fresh_domain(txn: &mut Txn, policy: &Policy, admin_password: &str, dc_nam
     }
     member("Users", du)?;
     member("Guests", dg)?;
-    Ok(WellKnown { head: head_id, users, msa, domain_admins: da, administrator: admin })
+    Ok(WellKnown {
+        head: head_id,
+        users,
+        msa,
+        domain_admins: da,
+        administrator: admin,
+    })
 }
 
 /// Sets `id`'s password directly (bootstrap and fixtures only; LDAP writes go through modify).

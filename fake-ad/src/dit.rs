@@ -100,7 +100,10 @@ impl Dit {
 
     /// The children of `id`, in id order.
     pub fn children(&self, id: EntryId) -> impl Iterator<Item = EntryId> + '_ {
-        self.children.get(&id).into_iter().flat_map(|s| s.iter().copied())
+        self.children
+            .get(&id)
+            .into_iter()
+            .flat_map(|s| s.iter().copied())
     }
 
     /// Whether `id` has children.
@@ -110,7 +113,10 @@ impl Dit {
 
     /// The groups that list `id` in `member` (its memberOf), in id order.
     pub fn groups_of(&self, id: EntryId) -> impl Iterator<Item = EntryId> + '_ {
-        self.member_of.get(&id).into_iter().flat_map(|s| s.iter().copied())
+        self.member_of
+            .get(&id)
+            .into_iter()
+            .flat_map(|s| s.iter().copied())
     }
 
     /// The entry with this sAMAccountName (case-insensitive).
@@ -234,7 +240,8 @@ impl Dit {
     /// Removes a leaf entry; returns it.
     pub fn remove(&mut self, id: EntryId) -> Option<Arc<Entry>> {
         let e = self.entries.remove(&id)?;
-        self.by_rdn.remove(&(e.parent.unwrap_or(NO_PARENT), e.rdn.key()));
+        self.by_rdn
+            .remove(&(e.parent.unwrap_or(NO_PARENT), e.rdn.key()));
         if let Some(p) = e.parent
             && let Some(set) = self.children.get_mut(&p)
         {
@@ -268,7 +275,8 @@ impl Dit {
     fn check_unique(&self, e: &Entry, me: Option<EntryId>) -> Result<(), Conflict> {
         let k = known();
         let taken = |m: &OrdMap<String, EntryId>, v: Option<&str>| {
-            v.and_then(|v| m.get(&v.to_lowercase())).is_some_and(|id| Some(*id) != me)
+            v.and_then(|v| m.get(&v.to_lowercase()))
+                .is_some_and(|id| Some(*id) != me)
         };
         if taken(&self.sam, e.text(k.sam)) {
             return Err(Conflict::Sam);
@@ -300,7 +308,10 @@ impl Dit {
         };
         text(&mut self.sam, e.text(k.sam));
         text(&mut self.upn, e.text(k.upn));
-        for (attr, map) in [(k.object_guid, &mut self.guid), (k.object_sid, &mut self.sid)] {
+        for (attr, map) in [
+            (k.object_guid, &mut self.guid),
+            (k.object_sid, &mut self.sid),
+        ] {
             if let Some(Value::Bytes(b)) = e.first(attr) {
                 if add {
                     map.insert(b.clone(), id);

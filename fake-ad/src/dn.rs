@@ -16,7 +16,11 @@ pub struct Rdn {
 impl Rdn {
     /// The case-insensitive key two equal RDNs share: `cn=alice archer`.
     pub fn key(&self) -> String {
-        format!("{}={}", self.attr.to_ascii_lowercase(), self.value.to_lowercase())
+        format!(
+            "{}={}",
+            self.attr.to_ascii_lowercase(),
+            self.value.to_lowercase()
+        )
     }
 
     /// The RDN as a DN component, escaped, with the attribute in upper case as AD prints it.
@@ -47,8 +51,12 @@ pub fn parse(s: &str) -> Result<DnRef, DnError> {
     if let Some(inner) = t.strip_prefix('<').and_then(|r| r.strip_suffix('>')) {
         let (k, v) = inner.split_once('=').ok_or_else(|| DnError(s.into()))?;
         return match k.to_ascii_uppercase().as_str() {
-            "GUID" => parse_guid(v).map(DnRef::Guid).ok_or_else(|| DnError(s.into())),
-            "SID" => parse_sid(v).map(DnRef::Sid).ok_or_else(|| DnError(s.into())),
+            "GUID" => parse_guid(v)
+                .map(DnRef::Guid)
+                .ok_or_else(|| DnError(s.into())),
+            "SID" => parse_sid(v)
+                .map(DnRef::Sid)
+                .ok_or_else(|| DnError(s.into())),
             _ => Err(DnError(s.into())),
         };
     }
@@ -190,12 +198,18 @@ pub fn escape(v: &str) -> String {
 
 /// Joins RDNs (leaf first) into a DN string.
 pub fn join(rdns: &[Rdn]) -> String {
-    rdns.iter().map(Rdn::to_dn_string).collect::<Vec<_>>().join(",")
+    rdns.iter()
+        .map(Rdn::to_dn_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The DN of a DNS domain name: `contoso.lab` → `DC=contoso,DC=lab`.
 pub fn domain_dn(dns: &str) -> String {
-    dns.split('.').map(|p| format!("DC={p}")).collect::<Vec<_>>().join(",")
+    dns.split('.')
+        .map(|p| format!("DC={p}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 #[cfg(test)]
@@ -204,21 +218,32 @@ mod tests {
 
     #[test]
     fn parses_escapes_and_normalizes() {
-        let DnRef::Path(r) = parse("CN=Archer\\, Alice ,OU=Staff,DC=contoso,DC=lab").unwrap() else {
+        let DnRef::Path(r) = parse("CN=Archer\\, Alice ,OU=Staff,DC=contoso,DC=lab").unwrap()
+        else {
             panic!()
         };
         assert_eq!(r.len(), 4);
         assert_eq!(r[0].value, "Archer, Alice");
         assert_eq!(r[0].key(), "cn=archer, alice");
         assert_eq!(join(&r), "CN=Archer\\, Alice,OU=Staff,DC=contoso,DC=lab");
-        let DnRef::Path(h) = parse("cn=caf\\c3\\a9,dc=x").unwrap() else { panic!() };
+        let DnRef::Path(h) = parse("cn=caf\\c3\\a9,dc=x").unwrap() else {
+            panic!()
+        };
         assert_eq!(h[0].value, "café");
         assert_eq!(parse("").unwrap(), DnRef::Path(vec![]));
     }
 
     #[test]
     fn rejects_bad_dns() {
-        for bad in ["CN", "=x", "CN=a,", "CN=a+SN=b", "CN=,DC=x", "C N=a", "CN=a\\"] {
+        for bad in [
+            "CN",
+            "=x",
+            "CN=a,",
+            "CN=a+SN=b",
+            "CN=,DC=x",
+            "C N=a",
+            "CN=a\\",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }
@@ -226,8 +251,14 @@ mod tests {
     #[test]
     fn extended_forms() {
         let g = "00299570-246d-11d0-a768-00aa006e0529";
-        assert_eq!(parse(&format!("<GUID={g}>")).unwrap(), DnRef::Guid(g.parse().unwrap()));
-        assert!(matches!(parse("<SID=S-1-5-21-1-2-3-500>").unwrap(), DnRef::Sid(_)));
+        assert_eq!(
+            parse(&format!("<GUID={g}>")).unwrap(),
+            DnRef::Guid(g.parse().unwrap())
+        );
+        assert!(matches!(
+            parse("<SID=S-1-5-21-1-2-3-500>").unwrap(),
+            DnRef::Sid(_)
+        ));
         assert_eq!(domain_dn("contoso.lab"), "DC=contoso,DC=lab");
     }
 }

@@ -115,7 +115,9 @@ impl Domain {
 
     /// The DC named `name` (case-insensitive).
     pub fn dc(&self, name: &str) -> Option<Arc<Dc>> {
-        self.dcs().into_iter().find(|d| d.name.eq_ignore_ascii_case(name))
+        self.dcs()
+            .into_iter()
+            .find(|d| d.name.eq_ignore_ascii_case(name))
     }
 
     /// The allocator's state, to persist.
@@ -159,7 +161,9 @@ pub struct Dc {
 
 impl std::fmt::Debug for Dc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Dc").field("host", &self.host).finish_non_exhaustive()
+        f.debug_struct("Dc")
+            .field("host", &self.host)
+            .finish_non_exhaustive()
     }
 }
 
@@ -181,7 +185,10 @@ impl Dc {
 
     /// Loads this DC's tree from its store partition; false if the partition is empty.
     pub fn load(&self) -> Result<bool, String> {
-        let rows = self.store.load(&self.partition()).map_err(|e| e.to_string())?;
+        let rows = self
+            .store
+            .load(&self.partition())
+            .map_err(|e| e.to_string())?;
         if rows.is_empty() {
             return Ok(false);
         }

@@ -75,7 +75,9 @@ impl Entry {
 
     /// The most specific objectClass (the last in the chain).
     pub fn structural_class(&self) -> Option<&str> {
-        self.get(known().object_class).last().and_then(Value::as_text)
+        self.get(known().object_class)
+            .last()
+            .and_then(Value::as_text)
     }
 }
 

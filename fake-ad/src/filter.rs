@@ -49,8 +49,16 @@ pub enum Filter {
 /// Compiles an LDAP filter for `dit`.
 pub fn compile(dit: &Dit, f: &LdapFilter) -> Result<Filter, DirError> {
     Ok(match f {
-        LdapFilter::And(v) => Filter::And(v.iter().map(|x| compile(dit, x)).collect::<Result<_, _>>()?),
-        LdapFilter::Or(v) => Filter::Or(v.iter().map(|x| compile(dit, x)).collect::<Result<_, _>>()?),
+        LdapFilter::And(v) => Filter::And(
+            v.iter()
+                .map(|x| compile(dit, x))
+                .collect::<Result<_, _>>()?,
+        ),
+        LdapFilter::Or(v) => Filter::Or(
+            v.iter()
+                .map(|x| compile(dit, x))
+                .collect::<Result<_, _>>()?,
+        ),
         LdapFilter::Not(x) => Filter::Not(Box::new(compile(dit, x)?)),
         LdapFilter::Present(a) => match attr(a)? {
             Some(id) if id == known().object_class => Filter::True,
@@ -58,7 +66,9 @@ pub fn compile(dit: &Dit, f: &LdapFilter) -> Result<Filter, DirError> {
             None => Filter::Undefined,
         },
         LdapFilter::Equality(a, v) | LdapFilter::Approx(a, v) => match attr(a)? {
-            Some(id) if id == known().object_category && !v.contains('=') => Filter::Category(v.to_lowercase()),
+            Some(id) if id == known().object_category && !v.contains('=') => {
+                Filter::Category(v.to_lowercase())
+            }
             Some(id) => value(dit, id, v).map_or(Filter::Undefined, |v| Filter::Eq(id, v)),
             None => Filter::Undefined,
         },
@@ -71,20 +81,29 @@ pub fn compile(dit: &Dit, f: &LdapFilter) -> Result<Filter, DirError> {
             None => Filter::Undefined,
         },
         LdapFilter::Substring(a, s) => match attr(a)? {
-            Some(id) if matches!(schema().def(id).syntax, Syntax::Text | Syntax::Oid) => Filter::Sub(
-                id,
-                s.initial.as_ref().map(|x| x.to_lowercase()),
-                s.any.iter().map(|x| x.to_lowercase()).collect(),
-                s.final_.as_ref().map(|x| x.to_lowercase()),
-            ),
+            Some(id) if matches!(schema().def(id).syntax, Syntax::Text | Syntax::Oid) => {
+                Filter::Sub(
+                    id,
+                    s.initial.as_ref().map(|x| x.to_lowercase()),
+                    s.any.iter().map(|x| x.to_lowercase()).collect(),
+                    s.final_.as_ref().map(|x| x.to_lowercase()),
+                )
+            }
             _ => Filter::Undefined,
         },
         LdapFilter::Extensible(m) => {
-            let Some(a) = &m.type_ else { return Ok(Filter::Undefined) };
-            let Some(id) = attr(a)? else { return Ok(Filter::Undefined) };
+            let Some(a) = &m.type_ else {
+                return Ok(Filter::Undefined);
+            };
+            let Some(id) = attr(a)? else {
+                return Ok(Filter::Undefined);
+            };
             match m.matching_rule.as_deref() {
-                Some(RULE_BIT_AND) | Some(RULE_BIT_OR) => match m.match_value.trim().parse::<i64>() {
-                    Ok(mask) => Filter::Bits(id, mask, m.matching_rule.as_deref() == Some(RULE_BIT_AND)),
+                Some(RULE_BIT_AND) | Some(RULE_BIT_OR) => match m.match_value.trim().parse::<i64>()
+                {
+                    Ok(mask) => {
+                        Filter::Bits(id, mask, m.matching_rule.as_deref() == Some(RULE_BIT_AND))
+                    }
                     Err(_) => Filter::Undefined,
                 },
                 Some(RULE_IN_CHAIN) if schema().def(id).syntax == Syntax::Dn => {
@@ -93,7 +112,9 @@ pub fn compile(dit: &Dit, f: &LdapFilter) -> Result<Filter, DirError> {
                         Err(_) => Filter::Undefined,
                     }
                 }
-                None => value(dit, id, &m.match_value).map_or(Filter::Undefined, |v| Filter::Eq(id, v)),
+                None => {
+                    value(dit, id, &m.match_value).map_or(Filter::Undefined, |v| Filter::Eq(id, v))
+                }
                 Some(_) => Filter::Undefined,
             }
         }
@@ -104,7 +125,10 @@ fn attr(name: &str) -> Result<Option<AttrId>, DirError> {
     match schema().attr(name) {
         None => Ok(None),
         Some(d) if d.kind == Kind::Constructed && d.id != known().member_of => {
-            Err(DirError::Matching(format!("{}: constructed attributes cannot be used in a filter", d.name)))
+            Err(DirError::Matching(format!(
+                "{}: constructed attributes cannot be used in a filter",
+                d.name
+            )))
         }
         Some(d) if d.syntax == Syntax::Password => Ok(None),
         Some(d) => Ok(Some(d.id)),
@@ -162,15 +186,34 @@ impl Filter {
             Filter::Category(short) => Some(e.get(known().object_category).iter().any(|v| {
                 v.as_text()
                     .and_then(|t| t.strip_prefix("CN=").and_then(|t| t.split(',').next()))
-                    .is_some_and(|cn| eq_ignore_case(cn, short) || category_alias(short).is_some_and(|a| eq_ignore_case(cn, a)))
+                    .is_some_and(|cn| {
+                        eq_ignore_case(cn, short)
+                            || category_alias(short).is_some_and(|a| eq_ignore_case(cn, a))
+                    })
             })),
-            Filter::Ge(a, v) => Some(values(dit, e, *a).iter().any(|x| x.compare(v).is_some_and(|o| o.is_ge()))),
-            Filter::Le(a, v) => Some(values(dit, e, *a).iter().any(|x| x.compare(v).is_some_and(|o| o.is_le()))),
+            Filter::Ge(a, v) => Some(
+                values(dit, e, *a)
+                    .iter()
+                    .any(|x| x.compare(v).is_some_and(|o| o.is_ge())),
+            ),
+            Filter::Le(a, v) => Some(
+                values(dit, e, *a)
+                    .iter()
+                    .any(|x| x.compare(v).is_some_and(|o| o.is_le())),
+            ),
             Filter::Sub(a, ini, any, fin) => Some(e.get(*a).iter().any(|v| {
-                v.as_text().is_some_and(|t| substring(&t.to_lowercase(), ini.as_deref(), any, fin.as_deref()))
+                v.as_text().is_some_and(|t| {
+                    substring(&t.to_lowercase(), ini.as_deref(), any, fin.as_deref())
+                })
             })),
             Filter::Bits(a, mask, all) => Some(e.get(*a).iter().any(|v| {
-                v.as_int().is_some_and(|i| if *all { i & mask == *mask } else { i & mask != 0 })
+                v.as_int().is_some_and(|i| {
+                    if *all {
+                        i & mask == *mask
+                    } else {
+                        i & mask != 0
+                    }
+                })
             })),
             Filter::InChain(a, target) => Some(in_chain(dit, e, *a, *target)),
         }
@@ -186,9 +229,15 @@ impl Filter {
                 } else if *a == k.upn {
                     v.as_text().and_then(|t| dit.by_upn(t))
                 } else if *a == k.object_guid {
-                    match v { Value::Bytes(b) => dit.by_guid(b), _ => None }
+                    match v {
+                        Value::Bytes(b) => dit.by_guid(b),
+                        _ => None,
+                    }
                 } else if *a == k.object_sid {
-                    match v { Value::Bytes(b) => dit.by_sid(b), _ => None }
+                    match v {
+                        Value::Bytes(b) => dit.by_sid(b),
+                        _ => None,
+                    }
                 } else {
                     return None;
                 };
@@ -264,7 +313,12 @@ mod tests {
 
     #[test]
     fn substring_semantics() {
-        assert!(substring("alice archer", Some("al"), &["arc".into()], Some("er")));
+        assert!(substring(
+            "alice archer",
+            Some("al"),
+            &["arc".into()],
+            Some("er")
+        ));
         assert!(!substring("alice", Some("b"), &[], None));
         assert!(substring("alice", None, &[], Some("ice")));
     }

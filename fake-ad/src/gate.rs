@@ -3,21 +3,31 @@
 //! any bound principal may write (README "Simplifications").
 
 use crate::ctx::OpCtx;
+use crate::domain::Txn;
 use crate::entry::Entry;
 use crate::error::DirError;
 use crate::password::PasswordWrite;
-use crate::domain::Txn;
 
 /// May the caller make this (non-password) change to `target`? Called once per operation with
 /// the entry as it would be after the change.
-pub fn admit_write(ctx: &OpCtx, _txn: &Txn, _before: Option<&Entry>, _after: &Entry) -> Result<(), DirError> {
+pub fn admit_write(
+    ctx: &OpCtx,
+    _txn: &Txn,
+    _before: Option<&Entry>,
+    _after: &Entry,
+) -> Result<(), DirError> {
     ctx.require_bind()?;
     Ok(())
 }
 
 /// May the caller set this password on `target`, and does it meet the policy? Called after the
 /// value decoded and (for a change) the old password matched.
-pub fn admit_password(ctx: &OpCtx, _txn: &Txn, _target: &Entry, _write: &PasswordWrite) -> Result<(), DirError> {
+pub fn admit_password(
+    ctx: &OpCtx,
+    _txn: &Txn,
+    _target: &Entry,
+    _write: &PasswordWrite,
+) -> Result<(), DirError> {
     ctx.require_bind()?;
     Ok(())
 }

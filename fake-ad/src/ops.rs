@@ -55,13 +55,19 @@ pub enum ChangeOp {
 }
 
 fn attr_def(name: &str) -> Result<&'static AttrDef, DirError> {
-    schema().attr(name).ok_or_else(|| DirError::UndefinedAttribute(name.to_string()))
+    schema()
+        .attr(name)
+        .ok_or_else(|| DirError::UndefinedAttribute(name.to_string()))
 }
 
 fn system_only(def: &AttrDef) -> DirError {
     DirError::Constraint(
-        diag::constraint_att(0x20B1, 0x0315_0BC9, &format!("{} ({})", def.diag_id, def.name))
-            .to_string(),
+        diag::constraint_att(
+            0x20B1,
+            0x0315_0BC9,
+            &format!("{} ({})", def.diag_id, def.name),
+        )
+        .to_string(),
     )
 }
 
@@ -77,7 +83,8 @@ pub fn parse_values(dit: &Dit, def: &AttrDef, raw: &[Vec<u8>]) -> Result<Vec<Val
     raw.iter()
         .map(|v| {
             if def.syntax == Syntax::Dn {
-                let s = std::str::from_utf8(v).map_err(|_| DirError::InvalidSyntax(def.name.into()))?;
+                let s =
+                    std::str::from_utf8(v).map_err(|_| DirError::InvalidSyntax(def.name.into()))?;
                 resolve(dit, s).map(Value::Dn)
             } else {
                 Value::parse(def.syntax, v).map_err(|_| DirError::InvalidSyntax(def.name.into()))
@@ -131,18 +138,31 @@ pub fn create(txn: &mut Txn, obj: NewObject) -> Result<EntryId, DirError> {
         e.set(a, vs);
     }
     let chain = schema::class_chain(obj.class.name).expect("known class has a chain");
-    e.set(k.object_class, chain.iter().map(|c| Value::Text((*c).into())).collect());
+    e.set(
+        k.object_class,
+        chain.iter().map(|c| Value::Text((*c).into())).collect(),
+    );
     let info = txn.dc().domain.info.clone();
     e.set_one(
         k.object_category,
-        Value::Text(format!("CN={},CN=Schema,CN=Configuration,{}", obj.class.category, info_forest_dn(&info)).into()),
+        Value::Text(
+            format!(
+                "CN={},CN=Schema,CN=Configuration,{}",
+                obj.class.category,
+                info_forest_dn(&info)
+            )
+            .into(),
+        ),
     );
     e.set_one(k.name, Value::Text(obj.rdn.value.as_str().into()));
     let rdn_attr = schema().id(obj.class.rdn);
     if e.first(rdn_attr).is_none() {
         e.set_one(rdn_attr, Value::Text(obj.rdn.value.as_str().into()));
     }
-    e.set_one(k.object_guid, Value::Bytes(ad_types::guid::to_ad_bytes(&guid).to_vec().into()));
+    e.set_one(
+        k.object_guid,
+        Value::Bytes(ad_types::guid::to_ad_bytes(&guid).to_vec().into()),
+    );
     e.set_one(k.instance_type, Value::Int(4));
     if obj.class.principal {
         let rid = match obj.rid {
@@ -150,7 +170,10 @@ pub fn create(txn: &mut Txn, obj: NewObject) -> Result<EntryId, DirError> {
             None => txn.new_rid(),
         };
         let sid = if obj.builtin {
-            ad_types::Sid { authority: 5, sub: vec![32, rid] }
+            ad_types::Sid {
+                authority: 5,
+                sub: vec![32, rid],
+            }
         } else {
             info.sid.with_rid(rid)
         };
@@ -158,25 +181,43 @@ pub fn create(txn: &mut Txn, obj: NewObject) -> Result<EntryId, DirError> {
         if e.text(k.sam).is_none() {
             // AD makes up a name like $KJK000-H4GJL6AQOV1I when none is given.
             let g = guid.simple().to_string().to_ascii_uppercase();
-            e.set_one(k.sam, Value::Text(format!("${}-{}", &g[..6], &g[6..18]).into()));
+            e.set_one(
+                k.sam,
+                Value::Text(format!("${}-{}", &g[..6], &g[6..18]).into()),
+            );
         }
     }
     let is_user = chain.contains(&"user");
     if is_user {
         let computer = chain.contains(&"computer");
         if e.int(k.uac).is_none() {
-            let base = if computer { uac::WORKSTATION } else { uac::NORMAL };
-            let disabled = if e.nt_hash.is_none() { uac::DISABLED | uac::PASSWD_NOTREQD } else { 0 };
+            let base = if computer {
+                uac::WORKSTATION
+            } else {
+                uac::NORMAL
+            };
+            let disabled = if e.nt_hash.is_none() {
+                uac::DISABLED | uac::PASSWD_NOTREQD
+            } else {
+                0
+            };
             e.set_one(k.uac, Value::Int(base | disabled));
         }
         let sam_type = if computer { 0x3000_0001 } else { 0x3000_0000 };
         e.set_one(k.sam_type, Value::Int(sam_type));
         if e.first(k.pwd_last_set).is_none() {
-            let v = if e.nt_hash.is_some() { txn.now.filetime() } else { 0 };
+            let v = if e.nt_hash.is_some() {
+                txn.now.filetime()
+            } else {
+                0
+            };
             e.set_one(k.pwd_last_set, Value::Int(v));
         }
         if e.first(k.primary_group_id).is_none() {
-            e.set_one(k.primary_group_id, Value::Int(if computer { 515 } else { 513 }));
+            e.set_one(
+                k.primary_group_id,
+                Value::Int(if computer { 515 } else { 513 }),
+            );
         }
         if e.first(k.account_expires).is_none() {
             e.set_one(k.account_expires, Value::Int(0x7FFF_FFFF_FFFF_FFFF));
@@ -186,7 +227,13 @@ pub fn create(txn: &mut Txn, obj: NewObject) -> Result<EntryId, DirError> {
     if chain.contains(&"group") {
         let gt = *e.int(k.group_type).get_or_insert(-2_147_483_646); // global security
         e.set_one(k.group_type, Value::Int(gt));
-        let st = if gt & 0x4 != 0 { 0x2000_0000 } else if gt & 0x8000_0000u32 as i64 != 0 || gt < 0 { 0x1000_0000 } else { 0x1000_0001 };
+        let st = if gt & 0x4 != 0 {
+            0x2000_0000
+        } else if gt & 0x8000_0000u32 as i64 != 0 || gt < 0 {
+            0x1000_0000
+        } else {
+            0x1000_0001
+        };
         e.set_one(k.sam_type, Value::Int(st));
     }
     let dn = txn.dit.dn(obj.parent);
@@ -200,11 +247,20 @@ fn info_forest_dn(info: &DomainInfo) -> String {
 }
 
 /// LDAP add.
-pub async fn add(dc: &Dc, ctx: &OpCtx, dn_str: &str, attrs: Vec<(String, Vec<Vec<u8>>)>) -> Result<(), DirError> {
+pub async fn add(
+    dc: &Dc,
+    ctx: &OpCtx,
+    dn_str: &str,
+    attrs: Vec<(String, Vec<Vec<u8>>)>,
+) -> Result<(), DirError> {
     ctx.require_bind()?;
     let rdns = match dn::parse(dn_str) {
         Ok(DnRef::Path(r)) if !r.is_empty() => r,
-        Ok(_) => return Err(DirError::Unwilling(diag::will_not_perform(0x2089, 0x0315_0000).to_string())),
+        Ok(_) => {
+            return Err(DirError::Unwilling(
+                diag::will_not_perform(0x2089, 0x0315_0000).to_string(),
+            ));
+        }
         Err(_) => return Err(DirError::InvalidDn(dn_str.to_string())),
     };
     // Check the attributes before touching the tree.
@@ -219,11 +275,17 @@ pub async fn add(dc: &Dc, ctx: &OpCtx, dn_str: &str, attrs: Vec<(String, Vec<Vec
         }
         if def.id == k.object_class {
             for v in &vals {
-                let c = std::str::from_utf8(v).ok().and_then(schema::class).ok_or_else(|| {
-                    DirError::ObjectClass(diag::update_error(0x2014, (6002, "OBJ_CLASS_VIOLATION")).to_string())
-                })?;
+                let c = std::str::from_utf8(v)
+                    .ok()
+                    .and_then(schema::class)
+                    .ok_or_else(|| {
+                        DirError::ObjectClass(
+                            diag::update_error(0x2014, (6002, "OBJ_CLASS_VIOLATION")).to_string(),
+                        )
+                    })?;
                 let deeper = class.is_none_or(|cur| {
-                    schema::class_chain(c.name).map(|x| x.len()) > schema::class_chain(cur.name).map(|x| x.len())
+                    schema::class_chain(c.name).map(|x| x.len())
+                        > schema::class_chain(cur.name).map(|x| x.len())
                 });
                 if deeper {
                     class = Some(c);
@@ -240,7 +302,12 @@ pub async fn add(dc: &Dc, ctx: &OpCtx, dn_str: &str, attrs: Vec<(String, Vec<Vec
         }
         if def.single && vals.len() > 1 {
             return Err(DirError::Constraint(
-                diag::constraint_att(0x2082, 0x0315_19B1, &format!("{} ({})", def.diag_id, def.name)).to_string(),
+                diag::constraint_att(
+                    0x2082,
+                    0x0315_19B1,
+                    &format!("{} ({})", def.diag_id, def.name),
+                )
+                .to_string(),
             ));
         }
         typed.push((def, vals));
@@ -273,7 +340,18 @@ pub async fn add(dc: &Dc, ctx: &OpCtx, dn_str: &str, attrs: Vec<(String, Vec<Vec
         for (def, raw) in &typed {
             values.push((def.id, parse_values(&txn.dit, def, raw)?));
         }
-        let id = create(txn, NewObject { parent, rdn: leaf.clone(), class, attrs: values, password: hash, rid: None, builtin: false })?;
+        let id = create(
+            txn,
+            NewObject {
+                parent,
+                rdn: leaf.clone(),
+                class,
+                attrs: values,
+                password: hash,
+                rid: None,
+                builtin: false,
+            },
+        )?;
         let after = txn.dit.get(id).cloned().expect("just created");
         crate::gate::admit_write(ctx, txn, None, &after)?;
         Ok(())
@@ -282,7 +360,12 @@ pub async fn add(dc: &Dc, ctx: &OpCtx, dn_str: &str, attrs: Vec<(String, Vec<Vec
 }
 
 /// LDAP modify.
-pub async fn modify(dc: &Dc, ctx: &OpCtx, dn_str: &str, changes: Vec<Change>) -> Result<(), DirError> {
+pub async fn modify(
+    dc: &Dc,
+    ctx: &OpCtx,
+    dn_str: &str,
+    changes: Vec<Change>,
+) -> Result<(), DirError> {
     ctx.require_bind()?;
     let k = known();
     // Validate names and split out unicodePwd before touching the tree.
@@ -295,7 +378,11 @@ pub async fn modify(dc: &Dc, ctx: &OpCtx, dn_str: &str, changes: Vec<Change>) ->
                 ChangeOp::Add => PwdMod::Add,
                 ChangeOp::Delete => PwdMod::Delete,
                 ChangeOp::Replace => PwdMod::Replace,
-                ChangeOp::Increment => return Err(DirError::Unwilling(diag::will_not_perform(0x1F, 0x031A_124C).to_string())),
+                ChangeOp::Increment => {
+                    return Err(DirError::Unwilling(
+                        diag::will_not_perform(0x1F, 0x031A_124C).to_string(),
+                    ));
+                }
             };
             pwd_mods.push((op, c.values));
             continue;
@@ -305,11 +392,17 @@ pub async fn modify(dc: &Dc, ctx: &OpCtx, dn_str: &str, changes: Vec<Change>) ->
         }
         if matches!(def.name, "cn" | "ou" | "dc") {
             // Renames go through ModifyDN; AD refuses RDN attribute writes in a modify.
-            return Err(DirError::Naming(diag::update_error(0x209F, (6004, "CANT_MOD_RDN")).to_string()));
+            return Err(DirError::Naming(
+                diag::update_error(0x209F, (6004, "CANT_MOD_RDN")).to_string(),
+            ));
         }
         typed.push((def, c.op, c.values));
     }
-    let pwd = if pwd_mods.is_empty() { None } else { Some(password::classify(ctx, &pwd_mods)?) };
+    let pwd = if pwd_mods.is_empty() {
+        None
+    } else {
+        Some(password::classify(ctx, &pwd_mods)?)
+    };
     dc.write(|txn| {
         let id = resolve(&txn.dit, dn_str)?;
         let before = txn.dit.get(id).cloned().expect("resolved");
@@ -328,7 +421,13 @@ pub async fn modify(dc: &Dc, ctx: &OpCtx, dn_str: &str, changes: Vec<Change>) ->
     .await
 }
 
-fn apply_change(txn: &Txn, e: &mut Entry, def: &AttrDef, op: ChangeOp, vals: Vec<Value>) -> Result<(), DirError> {
+fn apply_change(
+    txn: &Txn,
+    e: &mut Entry,
+    def: &AttrDef,
+    op: ChangeOp,
+    vals: Vec<Value>,
+) -> Result<(), DirError> {
     let k = known();
     let att = format!("{} ({})", def.diag_id, def.name);
     let mut cur: Vec<Value> = e.get(def.id).to_vec();
@@ -371,27 +470,47 @@ fn apply_change(txn: &Txn, e: &mut Entry, def: &AttrDef, op: ChangeOp, vals: Vec
                 return Err(DirError::InvalidSyntax(def.name.into()));
             };
             let [Value::Int(now)] = cur.as_slice() else {
-                return Err(DirError::Constraint(format!("{}: cannot increment", def.name)));
+                return Err(DirError::Constraint(format!(
+                    "{}: cannot increment",
+                    def.name
+                )));
             };
             cur = vec![Value::Int(now + by)];
         }
     }
     if def.single && cur.len() > 1 {
-        return Err(DirError::Constraint(diag::constraint_att(0x2082, 0x0315_19B1, &att).to_string()));
+        return Err(DirError::Constraint(
+            diag::constraint_att(0x2082, 0x0315_19B1, &att).to_string(),
+        ));
     }
     if def.id == k.pwd_last_set {
         // Clients may write only 0 (must change) or -1 (now) (facts §2.3).
         match cur.as_slice() {
             [Value::Int(0)] => {}
             [Value::Int(-1)] => cur = vec![Value::Int(txn.now.filetime())],
-            [] => return Err(DirError::Unwilling(diag::will_not_perform(0x57, 0x031A_0F0B).to_string())),
-            _ => return Err(DirError::Other(diag::ldap_err(0x57, 0x0C09_0C4B, "Error in attribute conversion operation", 0))),
+            [] => {
+                return Err(DirError::Unwilling(
+                    diag::will_not_perform(0x57, 0x031A_0F0B).to_string(),
+                ));
+            }
+            _ => {
+                return Err(DirError::Other(diag::ldap_err(
+                    0x57,
+                    0x0C09_0C4B,
+                    "Error in attribute conversion operation",
+                    0,
+                )));
+            }
         }
     }
     if def.id == k.lockout_time {
         match cur.as_slice() {
             [Value::Int(0)] => e.set_one(k.bad_pwd_count, Value::Int(0)),
-            _ => return Err(DirError::Unwilling(diag::will_not_perform(0x57, 0x031A_0F0C).to_string())),
+            _ => {
+                return Err(DirError::Unwilling(
+                    diag::will_not_perform(0x57, 0x031A_0F0C).to_string(),
+                ));
+            }
         }
     }
     e.set(def.id, cur);
@@ -407,8 +526,12 @@ pub async fn delete(dc: &Dc, ctx: &OpCtx, dn_str: &str) -> Result<(), DirError> 
             return Err(DirError::NonLeaf(dn_str.to_string()));
         }
         let e = txn.dit.get(id).cloned().expect("resolved");
-        if e.parent.is_none() || e.first(schema().id("isCriticalSystemObject")) == Some(&Value::Bool(true)) {
-            return Err(DirError::Unwilling(diag::will_not_perform(0x2015, 0x0315_0A7E).to_string()));
+        if e.parent.is_none()
+            || e.first(schema().id("isCriticalSystemObject")) == Some(&Value::Bool(true))
+        {
+            return Err(DirError::Unwilling(
+                diag::will_not_perform(0x2015, 0x0315_0A7E).to_string(),
+            ));
         }
         crate::gate::admit_delete(ctx, txn, &e)?;
         txn.remove(id);
@@ -455,7 +578,10 @@ pub fn authenticate(dc: &Dc, name: &str, password: &str) -> Result<Principal, Bi
     if lockout != 0 {
         // Durations are stored as negative 100-ns intervals; i64::MIN and 0 mean "forever".
         let duration = policy("lockoutDuration");
-        if duration == 0 || duration == i64::MIN || lockout.saturating_sub(duration) > now.filetime() {
+        if duration == 0
+            || duration == i64::MIN
+            || lockout.saturating_sub(duration) > now.filetime()
+        {
             return Err(BindError(BindFailure::LockedOut));
         }
     }
@@ -476,7 +602,8 @@ pub fn authenticate(dc: &Dc, name: &str, password: &str) -> Result<Principal, Bi
             return Err(BindError(BindFailure::MustChange));
         }
         let max_age = policy("maxPwdAge");
-        if max_age != 0 && max_age != i64::MIN && last_set.saturating_sub(max_age) < now.filetime() {
+        if max_age != 0 && max_age != i64::MIN && last_set.saturating_sub(max_age) < now.filetime()
+        {
             return Err(BindError(BindFailure::PasswordExpired));
         }
     }

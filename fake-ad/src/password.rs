@@ -93,7 +93,12 @@ pub fn classify(ctx: &OpCtx, mods: &[(PwdMod, Vec<Vec<u8>>)]) -> Result<Password
 }
 
 /// Applies a decoded password write to `target` (already cloned for this write).
-pub fn apply(ctx: &OpCtx, txn: &Txn, target: &mut Entry, write: &PasswordWrite) -> Result<(), DirError> {
+pub fn apply(
+    ctx: &OpCtx,
+    txn: &Txn,
+    target: &mut Entry,
+    write: &PasswordWrite,
+) -> Result<(), DirError> {
     if let PasswordWrite::Change { old, .. } = write
         && target.nt_hash != Some(NtHash::of(old))
     {
@@ -113,7 +118,10 @@ mod tests {
     use ad_types::password::encode_unicode_pwd;
 
     fn tls() -> OpCtx {
-        OpCtx { tls: true, ..OpCtx::default() }
+        OpCtx {
+            tls: true,
+            ..OpCtx::default()
+        }
     }
 
     #[test]
@@ -131,6 +139,14 @@ mod tests {
         assert!(e.message().starts_with("00002077"));
         let e = classify(&tls(), &[(PwdMod::Replace, vec![b"\"x\"".to_vec()])]).unwrap_err();
         assert!(e.message().starts_with("0000001F"));
-        assert_eq!(format!("{:?}", PasswordWrite::Reset { new: "secret".into() }), "PasswordWrite::Reset");
+        assert_eq!(
+            format!(
+                "{:?}",
+                PasswordWrite::Reset {
+                    new: "secret".into()
+                }
+            ),
+            "PasswordWrite::Reset"
+        );
     }
 }

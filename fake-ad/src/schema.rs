@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// An interned attribute: an index into the schema table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct AttrId(pub u16);
 
 /// How an attribute's values are typed, compared and encoded.
@@ -190,7 +192,10 @@ pub fn schema() -> &'static Schema {
                 diag_id: diag_id(name),
             })
             .collect();
-        let by_name = attrs.iter().map(|a| (a.name.to_ascii_lowercase(), a.id)).collect();
+        let by_name = attrs
+            .iter()
+            .map(|a| (a.name.to_ascii_lowercase(), a.id))
+            .collect();
         Schema { attrs, by_name }
     })
 }
@@ -218,7 +223,9 @@ impl Schema {
 
     /// The id of an attribute fake-ad itself names; panics on a typo (a programming error).
     pub fn id(&self, name: &str) -> AttrId {
-        self.attr(name).unwrap_or_else(|| panic!("schema has no {name}")).id
+        self.attr(name)
+            .unwrap_or_else(|| panic!("schema has no {name}"))
+            .id
     }
 }
 
@@ -342,24 +349,132 @@ pub struct ClassDef {
 }
 
 const CLASSES: &[ClassDef] = &[
-    ClassDef { name: "top", sup: None, rdn: "cn", principal: false, category: "Top" },
-    ClassDef { name: "person", sup: Some("top"), rdn: "cn", principal: false, category: "Person" },
-    ClassDef { name: "organizationalPerson", sup: Some("person"), rdn: "cn", principal: false, category: "Person" },
-    ClassDef { name: "user", sup: Some("organizationalPerson"), rdn: "cn", principal: true, category: "Person" },
-    ClassDef { name: "inetOrgPerson", sup: Some("user"), rdn: "cn", principal: true, category: "Person" },
-    ClassDef { name: "computer", sup: Some("user"), rdn: "cn", principal: true, category: "Computer" },
-    ClassDef { name: "msDS-ManagedServiceAccount", sup: Some("computer"), rdn: "cn", principal: true, category: "ms-DS-Managed-Service-Account" },
-    ClassDef { name: "msDS-GroupManagedServiceAccount", sup: Some("computer"), rdn: "cn", principal: true, category: "ms-DS-Group-Managed-Service-Account" },
-    ClassDef { name: "contact", sup: Some("organizationalPerson"), rdn: "cn", principal: false, category: "Person" },
-    ClassDef { name: "group", sup: Some("top"), rdn: "cn", principal: true, category: "Group" },
-    ClassDef { name: "organizationalUnit", sup: Some("top"), rdn: "ou", principal: false, category: "Organizational-Unit" },
-    ClassDef { name: "container", sup: Some("top"), rdn: "cn", principal: false, category: "Container" },
-    ClassDef { name: "domain", sup: Some("top"), rdn: "dc", principal: false, category: "Domain-DNS" },
-    ClassDef { name: "domainDNS", sup: Some("domain"), rdn: "dc", principal: false, category: "Domain-DNS" },
-    ClassDef { name: "builtinDomain", sup: Some("top"), rdn: "cn", principal: false, category: "Builtin-Domain" },
-    ClassDef { name: "groupPolicyContainer", sup: Some("container"), rdn: "cn", principal: false, category: "Group-Policy-Container" },
-    ClassDef { name: "msDS-PasswordSettingsContainer", sup: Some("top"), rdn: "cn", principal: false, category: "ms-DS-Password-Settings-Container" },
-    ClassDef { name: "msDS-PasswordSettings", sup: Some("top"), rdn: "cn", principal: false, category: "ms-DS-Password-Settings" },
+    ClassDef {
+        name: "top",
+        sup: None,
+        rdn: "cn",
+        principal: false,
+        category: "Top",
+    },
+    ClassDef {
+        name: "person",
+        sup: Some("top"),
+        rdn: "cn",
+        principal: false,
+        category: "Person",
+    },
+    ClassDef {
+        name: "organizationalPerson",
+        sup: Some("person"),
+        rdn: "cn",
+        principal: false,
+        category: "Person",
+    },
+    ClassDef {
+        name: "user",
+        sup: Some("organizationalPerson"),
+        rdn: "cn",
+        principal: true,
+        category: "Person",
+    },
+    ClassDef {
+        name: "inetOrgPerson",
+        sup: Some("user"),
+        rdn: "cn",
+        principal: true,
+        category: "Person",
+    },
+    ClassDef {
+        name: "computer",
+        sup: Some("user"),
+        rdn: "cn",
+        principal: true,
+        category: "Computer",
+    },
+    ClassDef {
+        name: "msDS-ManagedServiceAccount",
+        sup: Some("computer"),
+        rdn: "cn",
+        principal: true,
+        category: "ms-DS-Managed-Service-Account",
+    },
+    ClassDef {
+        name: "msDS-GroupManagedServiceAccount",
+        sup: Some("computer"),
+        rdn: "cn",
+        principal: true,
+        category: "ms-DS-Group-Managed-Service-Account",
+    },
+    ClassDef {
+        name: "contact",
+        sup: Some("organizationalPerson"),
+        rdn: "cn",
+        principal: false,
+        category: "Person",
+    },
+    ClassDef {
+        name: "group",
+        sup: Some("top"),
+        rdn: "cn",
+        principal: true,
+        category: "Group",
+    },
+    ClassDef {
+        name: "organizationalUnit",
+        sup: Some("top"),
+        rdn: "ou",
+        principal: false,
+        category: "Organizational-Unit",
+    },
+    ClassDef {
+        name: "container",
+        sup: Some("top"),
+        rdn: "cn",
+        principal: false,
+        category: "Container",
+    },
+    ClassDef {
+        name: "domain",
+        sup: Some("top"),
+        rdn: "dc",
+        principal: false,
+        category: "Domain-DNS",
+    },
+    ClassDef {
+        name: "domainDNS",
+        sup: Some("domain"),
+        rdn: "dc",
+        principal: false,
+        category: "Domain-DNS",
+    },
+    ClassDef {
+        name: "builtinDomain",
+        sup: Some("top"),
+        rdn: "cn",
+        principal: false,
+        category: "Builtin-Domain",
+    },
+    ClassDef {
+        name: "groupPolicyContainer",
+        sup: Some("container"),
+        rdn: "cn",
+        principal: false,
+        category: "Group-Policy-Container",
+    },
+    ClassDef {
+        name: "msDS-PasswordSettingsContainer",
+        sup: Some("top"),
+        rdn: "cn",
+        principal: false,
+        category: "ms-DS-Password-Settings-Container",
+    },
+    ClassDef {
+        name: "msDS-PasswordSettings",
+        sup: Some("top"),
+        rdn: "cn",
+        principal: false,
+        category: "ms-DS-Password-Settings",
+    },
 ];
 
 /// The class named `name` (case-insensitive).
@@ -385,7 +500,10 @@ mod tests {
 
     #[test]
     fn lookups_are_case_insensitive() {
-        assert_eq!(schema().attr("SAMACCOUNTNAME").unwrap().name, "sAMAccountName");
+        assert_eq!(
+            schema().attr("SAMACCOUNTNAME").unwrap().name,
+            "sAMAccountName"
+        );
         assert!(schema().attr("noSuchAttr").is_none());
         assert_eq!(
             class_chain("user").unwrap(),

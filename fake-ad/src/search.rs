@@ -26,7 +26,10 @@ pub struct Selection {
 impl Selection {
     /// Parses a request's attribute list; unknown names are ignored, as AD does.
     pub fn parse(attrs: &[String], types_only: bool) -> Selection {
-        let mut s = Selection { types_only, ..Selection::default() };
+        let mut s = Selection {
+            types_only,
+            ..Selection::default()
+        };
         if attrs.is_empty() {
             s.all_user = true;
         }
@@ -136,10 +139,16 @@ pub fn render(dit: &Dit, domain_dns: &str, id: EntryId, sel: &Selection) -> Opti
         push(k.dn, vec![dn.clone().into_bytes()]);
     }
     if sel.wants(k.member_of) {
-        push(k.member_of, dit.groups_of(id).map(|g| dit.dn(g).into_bytes()).collect());
+        push(
+            k.member_of,
+            dit.groups_of(id).map(|g| dit.dn(g).into_bytes()).collect(),
+        );
     }
     if sel.wants(k.canonical_name) {
-        push(k.canonical_name, vec![canonical_name(dit, domain_dns, id).into_bytes()]);
+        push(
+            k.canonical_name,
+            vec![canonical_name(dit, domain_dns, id).into_bytes()],
+        );
     }
     if sel.wants(k.create_ts)
         && let Some(v) = e.first(k.when_created)

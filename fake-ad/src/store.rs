@@ -94,7 +94,9 @@ pub struct SqliteStore {
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore").field("path", &self.path).finish()
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
@@ -183,10 +185,12 @@ fn writer_loop(mut conn: rusqlite::Connection, rx: mpsc::Receiver<Job>, path: Pa
 fn apply_group(conn: &mut rusqlite::Connection, group: &[Job]) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
     {
-        let mut up =
-            tx.prepare_cached("INSERT OR REPLACE INTO entries (part, id, data) VALUES (?1, ?2, ?3)")?;
+        let mut up = tx.prepare_cached(
+            "INSERT OR REPLACE INTO entries (part, id, data) VALUES (?1, ?2, ?3)",
+        )?;
         let mut del = tx.prepare_cached("DELETE FROM entries WHERE part = ?1 AND id = ?2")?;
-        let mut meta = tx.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?;
+        let mut meta =
+            tx.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?;
         for (b, _) in group {
             for (id, data) in &b.upserts {
                 up.execute(rusqlite::params![b.partition, *id as i64, data])?;
@@ -271,7 +275,11 @@ mod tests {
     #[test]
     fn a_file_that_is_not_a_database_is_named() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("lab.sqlite"), b"not sqlite at all, just text........").unwrap();
+        std::fs::write(
+            dir.path().join("lab.sqlite"),
+            b"not sqlite at all, just text........",
+        )
+        .unwrap();
         let e = SqliteStore::open(dir.path(), Durability::Normal).unwrap_err();
         assert!(e.to_string().contains("lab.sqlite"), "{e}");
     }

@@ -52,7 +52,11 @@ impl Value {
                 if v < i64::from(i32::MIN) || v > i64::from(u32::MAX) {
                     return Err(SyntaxError);
                 }
-                Value::Int(if v > i64::from(i32::MAX) { v as i32 as i64 } else { v })
+                Value::Int(if v > i64::from(i32::MAX) {
+                    v as i32 as i64
+                } else {
+                    v
+                })
             }
             Syntax::Large => Value::Int(text()?.trim().parse().map_err(|_| SyntaxError)?),
             Syntax::Bool => match text()? {
@@ -62,7 +66,10 @@ impl Value {
             },
             Syntax::Bytes => Value::Bytes(bytes.into()),
             Syntax::Sid => {
-                let sid = match std::str::from_utf8(bytes).ok().and_then(|s| s.parse::<Sid>().ok()) {
+                let sid = match std::str::from_utf8(bytes)
+                    .ok()
+                    .and_then(|s| s.parse::<Sid>().ok())
+                {
                     Some(s) => s,
                     None => Sid::from_bytes(bytes).map_err(|_| SyntaxError)?,
                 };
@@ -90,9 +97,17 @@ impl Value {
         match self {
             Value::Text(t) => t.as_bytes().to_vec(),
             Value::Int(i) => i.to_string().into_bytes(),
-            Value::Bool(b) => if *b { b"TRUE".to_vec() } else { b"FALSE".to_vec() },
+            Value::Bool(b) => {
+                if *b {
+                    b"TRUE".to_vec()
+                } else {
+                    b"FALSE".to_vec()
+                }
+            }
             Value::Bytes(b) => b.to_vec(),
-            Value::Time(t) => runtime::LabTime::from_unix_secs(*t).generalized().into_bytes(),
+            Value::Time(t) => runtime::LabTime::from_unix_secs(*t)
+                .generalized()
+                .into_bytes(),
             Value::Dn(_) => Vec::new(),
         }
     }
@@ -149,7 +164,10 @@ mod tests {
     #[test]
     fn parse_by_syntax() {
         assert_eq!(Value::parse(Syntax::Int, b"512").unwrap(), Value::Int(512));
-        assert_eq!(Value::parse(Syntax::Int, b"2147483650").unwrap(), Value::Int(-2147483646));
+        assert_eq!(
+            Value::parse(Syntax::Int, b"2147483650").unwrap(),
+            Value::Int(-2147483646)
+        );
         assert!(Value::parse(Syntax::Int, b"abc").is_err());
         assert!(Value::parse(Syntax::Bool, b"yes").is_err());
         assert!(Value::parse(Syntax::Text, b"\xff").is_err());

@@ -36,12 +36,12 @@ impl LabTime {
     }
 
     /// This time plus `d`.
-    pub fn add(self, d: Duration) -> Self {
+    pub fn plus(self, d: Duration) -> Self {
         LabTime(self.0.saturating_add(d.as_nanos() as u64))
     }
 
     /// This time minus `d`, saturating at the epoch.
-    pub fn sub(self, d: Duration) -> Self {
+    pub fn minus(self, d: Duration) -> Self {
         LabTime(self.0.saturating_sub(d.as_nanos() as u64))
     }
 
@@ -89,7 +89,9 @@ impl LabTime {
         )
         .ok()?;
         let t = time::Time::from_hms(n(8..10)? as u8, n(10..12)? as u8, n(12..14)? as u8).ok()?;
-        let secs = time::PrimitiveDateTime::new(date, t).assume_utc().unix_timestamp();
+        let secs = time::PrimitiveDateTime::new(date, t)
+            .assume_utc()
+            .unix_timestamp();
         u64::try_from(secs).ok().map(LabTime::from_unix_secs)
     }
 
@@ -142,7 +144,9 @@ impl Clock {
     /// Starts a clock. Must be called inside a tokio runtime (it reads tokio's instant).
     pub fn new(config: ClockConfig) -> Self {
         let base = config.start.unwrap_or_else(|| {
-            let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+            let d = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default();
             LabTime(d.as_nanos() as u64)
         });
         let scale = if config.scale.is_finite() && config.scale > 0.0 {

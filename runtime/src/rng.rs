@@ -1,8 +1,8 @@
 //! Seeded randomness: one ChaCha8 stream per component, derived from (seed, component name), so an
 //! extra draw in one part never changes another's.
 
-use rand::SeedableRng;
 use rand::RngExt;
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use uuid::Uuid;
 

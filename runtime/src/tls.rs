@@ -111,7 +111,8 @@ impl LabCa {
             });
         }
         let ca = LabCa::generate()?;
-        write_private(&key_path, ca.issuer.key().serialize_pem().as_bytes()).map_err(io(&key_path))?;
+        write_private(&key_path, ca.issuer.key().serialize_pem().as_bytes())
+            .map_err(io(&key_path))?;
         std::fs::write(&cert_path, &ca.cert_pem).map_err(io(&cert_path))?;
         Ok(ca)
     }

@@ -1,1 +1,20 @@
-//! placeholder
+//! sim: the lab. The default lab and `LabSpec`, the orchestrator that builds a lab's directory
+//! and starts its servers (`Lab`, also the builder tests use), the control API and `serve`.
+//! Virtual time, scenarios, workloads and reports come with issue [F].
+
+pub mod cli;
+pub mod control;
+pub mod credentials;
+pub mod default_lab;
+pub mod lab;
+pub mod ldif_cmd;
+pub mod populate;
+pub mod ready;
+pub mod serve;
+pub mod spec;
+
+pub use credentials::Credentials;
+pub use default_lab::default_lab;
+pub use lab::{Lab, LabError, LabOptions};
+pub use ready::ReadyFile;
+pub use spec::LabSpec;

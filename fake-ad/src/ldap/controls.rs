@@ -42,11 +42,18 @@ pub fn read(ctrls: &[LdapControl]) -> Result<(Controls, Option<Paging>), DirErro
     for c in ctrls {
         match c {
             LdapControl::SimplePagedResults { size, cookie } => {
-                paging = Some(Paging { size: (*size).max(0) as usize, cookie: cookie.clone() });
+                paging = Some(Paging {
+                    size: (*size).max(0) as usize,
+                    cookie: cookie.clone(),
+                });
             }
             LdapControl::SdFlags { flags, .. } => out.sd_flags = Some(*flags),
             LdapControl::ShowDeleted { .. } | LdapControl::ManageDsaIT { .. } => {}
-            LdapControl::Unknown { oid, criticality, value } => match oid.as_str() {
+            LdapControl::Unknown {
+                oid,
+                criticality,
+                value,
+            } => match oid.as_str() {
                 POLICY_HINTS | POLICY_HINTS_DEPRECATED => {
                     out.policy_hints = value.as_deref().and_then(policy_flags) == Some(1);
                 }
@@ -84,7 +91,9 @@ fn ber_len(b: &[u8]) -> Option<(usize, usize)> {
     if n == 0 || n > 4 || b.len() < 1 + n {
         return None;
     }
-    let len = b[1..=n].iter().fold(0usize, |acc, x| (acc << 8) | *x as usize);
+    let len = b[1..=n]
+        .iter()
+        .fold(0usize, |acc, x| (acc << 8) | *x as usize);
     Some((len, 1 + n))
 }
 
@@ -104,17 +113,24 @@ pub fn policy_flags(v: &[u8]) -> Option<i64> {
         return None;
     }
     let neg = int[0] & 0x80 != 0;
-    Some(int.iter().fold(if neg { -1i64 } else { 0 }, |acc, b| (acc << 8) | *b as i64))
+    Some(
+        int.iter()
+            .fold(if neg { -1i64 } else { 0 }, |acc, b| (acc << 8) | *b as i64),
+    )
 }
 
 fn job_id(v: &[u8]) -> Option<String> {
     // The value is an OCTET STRING holding the id; accept it BER-wrapped or bare.
     let inner = if v.first() == Some(&0x04) {
-        ber_len(&v[1..]).and_then(|(len, used)| v.get(1 + used..1 + used + len)).unwrap_or(v)
+        ber_len(&v[1..])
+            .and_then(|(len, used)| v.get(1 + used..1 + used + len))
+            .unwrap_or(v)
     } else {
         v
     };
-    String::from_utf8(inner.to_vec()).ok().filter(|s| !s.is_empty() && s.len() <= 128)
+    String::from_utf8(inner.to_vec())
+        .ok()
+        .filter(|s| !s.is_empty() && s.len() <= 128)
 }
 
 #[cfg(test)]
@@ -124,7 +140,10 @@ mod tests {
     #[test]
     fn policy_hint_values() {
         assert_eq!(policy_flags(&[0x30, 0x03, 0x02, 0x01, 0x01]), Some(1));
-        assert_eq!(policy_flags(&[0x30, 0x84, 0, 0, 0, 3, 0x02, 0x01, 0x01]), Some(1));
+        assert_eq!(
+            policy_flags(&[0x30, 0x84, 0, 0, 0, 3, 0x02, 0x01, 0x01]),
+            Some(1)
+        );
         assert_eq!(policy_flags(&[0x30, 0x03, 0x02, 0x01, 0x00]), Some(0));
         assert_eq!(policy_flags(&[0x04, 0x00]), None);
         assert_eq!(job_id(&[0x04, 0x02, b'j', b'1']).as_deref(), Some("j1"));
@@ -133,9 +152,17 @@ mod tests {
 
     #[test]
     fn unknown_critical_control_is_refused() {
-        let c = LdapControl::Unknown { oid: "1.2.3".into(), criticality: true, value: None };
+        let c = LdapControl::Unknown {
+            oid: "1.2.3".into(),
+            criticality: true,
+            value: None,
+        };
         assert!(read(&[c]).is_err());
-        let c = LdapControl::Unknown { oid: "1.2.3".into(), criticality: false, value: None };
+        let c = LdapControl::Unknown {
+            oid: "1.2.3".into(),
+            criticality: false,
+            value: None,
+        };
         assert!(read(&[c]).is_ok());
     }
 }

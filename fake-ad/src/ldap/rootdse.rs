@@ -23,7 +23,10 @@ pub fn attributes(dc: &Dc, attrs: &[String]) -> Vec<(String, Vec<Vec<u8>>)> {
     let one = |s: String| vec![s.into_bytes()];
     let all: Vec<(&str, Vec<Vec<u8>>)> = vec![
         ("currentTime", one(dc.clock.now().generalized())),
-        ("subschemaSubentry", one(format!("CN=Aggregate,CN=Schema,{config}"))),
+        (
+            "subschemaSubentry",
+            one(format!("CN=Aggregate,CN=Schema,{config}")),
+        ),
         ("dsServiceName", one(format!("CN=NTDS Settings,{server}"))),
         ("namingContexts", vec![info.base_dn.clone().into_bytes()]),
         ("defaultNamingContext", one(info.base_dn.clone())),
@@ -31,14 +34,34 @@ pub fn attributes(dc: &Dc, attrs: &[String]) -> Vec<(String, Vec<Vec<u8>>)> {
         ("configurationNamingContext", one(config.clone())),
         ("schemaNamingContext", one(format!("CN=Schema,{config}"))),
         ("serverName", one(server)),
-        ("supportedControl", super::controls::SUPPORTED.iter().map(|c| c.as_bytes().to_vec()).collect()),
+        (
+            "supportedControl",
+            super::controls::SUPPORTED
+                .iter()
+                .map(|c| c.as_bytes().to_vec())
+                .collect(),
+        ),
         ("supportedLDAPVersion", vec![b"3".to_vec(), b"2".to_vec()]),
-        ("supportedLDAPPolicies", vec![b"MaxPageSize".to_vec(), b"MaxConnIdleTime".to_vec()]),
+        (
+            "supportedLDAPPolicies",
+            vec![b"MaxPageSize".to_vec(), b"MaxConnIdleTime".to_vec()],
+        ),
         ("highestCommittedUSN", one(dit.usn.to_string())),
         ("supportedSASLMechanisms", Vec::new()),
         ("dnsHostName", one(dc.host.clone())),
-        ("ldapServiceName", one(format!("{}:{}$@{}", info.dns, dc.name.to_lowercase(), info.dns.to_uppercase()))),
-        ("supportedCapabilities", CAPABILITIES.iter().map(|c| c.as_bytes().to_vec()).collect()),
+        (
+            "ldapServiceName",
+            one(format!(
+                "{}:{}$@{}",
+                info.dns,
+                dc.name.to_lowercase(),
+                info.dns.to_uppercase()
+            )),
+        ),
+        (
+            "supportedCapabilities",
+            CAPABILITIES.iter().map(|c| c.as_bytes().to_vec()).collect(),
+        ),
         ("isSynchronized", one("TRUE".into())),
         ("isGlobalCatalogReady", one("TRUE".into())),
         ("domainFunctionality", one("7".into())),

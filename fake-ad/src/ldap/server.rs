@@ -34,7 +34,13 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const IDLE_TIMEOUT: Duration = Duration::from_secs(900);
 
 /// Serves `dc` on `listener` until `stop` is cancelled.
-pub async fn serve<L: Listener>(mut listener: L, dc: Arc<Dc>, tls: Arc<tokio_rustls::rustls::ServerConfig>, mode: Mode, stop: CancellationToken) {
+pub async fn serve<L: Listener>(
+    mut listener: L,
+    dc: Arc<Dc>,
+    tls: Arc<tokio_rustls::rustls::ServerConfig>,
+    mode: Mode,
+    stop: CancellationToken,
+) {
     let acceptor = TlsAcceptor::from(tls);
     loop {
         let accepted = tokio::select! {
@@ -54,7 +60,11 @@ pub async fn serve<L: Listener>(mut listener: L, dc: Arc<Dc>, tls: Arc<tokio_rus
             let peer = peer.to_string();
             let stream = match mode {
                 Mode::Ldap => MaybeTls::Plain(stream),
-                Mode::Ldaps => match dc.clock.timeout(handshake_limit(&dc), acceptor.accept(stream)).await {
+                Mode::Ldaps => match dc
+                    .clock
+                    .timeout(handshake_limit(&dc), acceptor.accept(stream))
+                    .await
+                {
                     Ok(Ok(s)) => MaybeTls::Tls(Box::new(s)),
                     Ok(Err(e)) => return debug!(%peer, error = %e, "TLS handshake failed"),
                     Err(_) => return debug!(%peer, "TLS handshake timed out"),
@@ -74,7 +84,13 @@ fn codec() -> LdapCodec {
     LdapCodec::new(Some(MAX_REQUEST), None)
 }
 
-async fn connection<S: Stream>(stream: MaybeTls<S>, dc: Arc<Dc>, acceptor: TlsAcceptor, peer: String, stop: CancellationToken) {
+async fn connection<S: Stream>(
+    stream: MaybeTls<S>,
+    dc: Arc<Dc>,
+    acceptor: TlsAcceptor,
+    peer: String,
+    stop: CancellationToken,
+) {
     let mut session = Session::new(dc.clone(), stream.is_tls(), peer.clone());
     let mut framed = Framed::new(stream, codec());
     loop {
@@ -89,7 +105,11 @@ async fn connection<S: Stream>(stream: MaybeTls<S>, dc: Arc<Dc>, acceptor: TlsAc
             Ok(Some(Ok(m))) => m,
             Ok(Some(Err(e))) => {
                 debug!(%peer, error = %e, "malformed request; closing");
-                let _ = framed.send(notice_of_disconnection("malformed or oversized LDAP message")).await;
+                let _ = framed
+                    .send(notice_of_disconnection(
+                        "malformed or oversized LDAP message",
+                    ))
+                    .await;
                 return;
             }
         };
@@ -110,8 +130,14 @@ async fn connection<S: Stream>(stream: MaybeTls<S>, dc: Arc<Dc>, acceptor: TlsAc
                 if !parts.read_buf.is_empty() {
                     return debug!(%peer, "data after StartTLS request; closing");
                 }
-                let MaybeTls::Plain(raw) = parts.io else { return };
-                let tls = match dc.clock.timeout(handshake_limit(&dc), acceptor.accept(raw)).await {
+                let MaybeTls::Plain(raw) = parts.io else {
+                    return;
+                };
+                let tls = match dc
+                    .clock
+                    .timeout(handshake_limit(&dc), acceptor.accept(raw))
+                    .await
+                {
                     Ok(Ok(s)) => s,
                     _ => return debug!(%peer, "StartTLS handshake failed"),
                 };

@@ -82,11 +82,21 @@ fn code(c: ResultCode) -> LdapResultCode {
 }
 
 fn ok() -> LdapResult {
-    LdapResult { code: LdapResultCode::Success, matcheddn: String::new(), message: String::new(), referral: Vec::new() }
+    LdapResult {
+        code: LdapResultCode::Success,
+        matcheddn: String::new(),
+        message: String::new(),
+        referral: Vec::new(),
+    }
 }
 
 fn failed(e: &DirError) -> LdapResult {
-    LdapResult { code: code(e.code()), matcheddn: e.matched().to_string(), message: e.message(), referral: Vec::new() }
+    LdapResult {
+        code: code(e.code()),
+        matcheddn: e.matched().to_string(),
+        message: e.message(),
+        referral: Vec::new(),
+    }
 }
 
 fn result_of(r: &Result<(), DirError>) -> LdapResult {
@@ -117,7 +127,16 @@ pub fn notice_of_disconnection(message: &str) -> LdapMsg {
 impl Session {
     /// A new anonymous session on `dc`.
     pub fn new(dc: Arc<Dc>, tls: bool, peer: String) -> Session {
-        Session { dc, ctx: OpCtx { tls, ..OpCtx::default() }, pages: BTreeMap::new(), next_cookie: 1, peer }
+        Session {
+            dc,
+            ctx: OpCtx {
+                tls,
+                ..OpCtx::default()
+            },
+            pages: BTreeMap::new(),
+            next_cookie: 1,
+            peer,
+        }
     }
 
     /// Marks the connection encrypted (after StartTLS).
@@ -133,7 +152,13 @@ impl Session {
     /// Handles one request.
     pub async fn handle(&mut self, msg: LdapMsg) -> Response {
         let id = msg.msgid;
-        let reply = |op: LdapOp| Response::Respond(vec![LdapMsg { msgid: id, op, ctrl: Vec::new() }]);
+        let reply = |op: LdapOp| {
+            Response::Respond(vec![LdapMsg {
+                msgid: id,
+                op,
+                ctrl: Vec::new(),
+            }])
+        };
         let read = controls::read(&msg.ctrl);
         let (ctrls, paging) = match read {
             Ok(c) => c,
@@ -141,7 +166,10 @@ impl Session {
         };
         self.ctx.controls = ctrls;
         match msg.op {
-            LdapOp::BindRequest(req) => reply(LdapOp::BindResponse(LdapBindResponse { res: self.bind(req), saslcreds: None })),
+            LdapOp::BindRequest(req) => reply(LdapOp::BindResponse(LdapBindResponse {
+                res: self.bind(req),
+                saslcreds: None,
+            })),
             LdapOp::UnbindRequest => Response::Unbind,
             LdapOp::SearchRequest(req) => Response::Respond(self.search(id, req, paging)),
             LdapOp::ModifyRequest(req) => {
@@ -164,7 +192,11 @@ impl Session {
                 reply(LdapOp::ModifyResponse(result_of(&r)))
             }
             LdapOp::AddRequest(req) => {
-                let attrs = req.attributes.into_iter().map(|a| (a.atype, a.vals)).collect();
+                let attrs = req
+                    .attributes
+                    .into_iter()
+                    .map(|a| (a.atype, a.vals))
+                    .collect();
                 let r = ops::add(&self.dc, &self.ctx, &req.dn, attrs).await;
                 self.log("add", &req.dn, &r);
                 reply(LdapOp::AddResponse(result_of(&r)))
@@ -174,9 +206,11 @@ impl Session {
                 self.log("delete", &dn, &r);
                 reply(LdapOp::DelResponse(result_of(&r)))
             }
-            LdapOp::ModifyDNRequest(_) => reply(LdapOp::ModifyDNResponse(failed(&DirError::Unwilling(
-                ad_types::diag::will_not_perform(0x20B0, 0x031A_0C25).to_string(),
-            )))),
+            LdapOp::ModifyDNRequest(_) => {
+                reply(LdapOp::ModifyDNResponse(failed(&DirError::Unwilling(
+                    ad_types::diag::will_not_perform(0x20B0, 0x031A_0C25).to_string(),
+                ))))
+            }
             LdapOp::CompareRequest(req) => reply(LdapOp::CompareResult(self.compare(&req))),
             LdapOp::AbandonRequest(_) => Response::Nothing,
             LdapOp::ExtendedRequest(req) => self.extended(id, req),
@@ -195,7 +229,10 @@ impl Session {
     fn refuse(&self, id: i32, op: &LdapOp, e: &DirError) -> Response {
         let res = failed(e);
         let op = match op {
-            LdapOp::BindRequest(_) => LdapOp::BindResponse(LdapBindResponse { res, saslcreds: None }),
+            LdapOp::BindRequest(_) => LdapOp::BindResponse(LdapBindResponse {
+                res,
+                saslcreds: None,
+            }),
             LdapOp::SearchRequest(_) => LdapOp::SearchResultDone(res),
             LdapOp::ModifyRequest(_) => LdapOp::ModifyResponse(res),
             LdapOp::AddRequest(_) => LdapOp::AddResponse(res),
@@ -203,16 +240,33 @@ impl Session {
             LdapOp::ModifyDNRequest(_) => LdapOp::ModifyDNResponse(res),
             LdapOp::CompareRequest(_) => LdapOp::CompareResult(res),
             LdapOp::AbandonRequest(_) | LdapOp::UnbindRequest => return Response::Nothing,
-            _ => LdapOp::ExtendedResponse(LdapExtendedResponse { res, name: None, value: None }),
+            _ => LdapOp::ExtendedResponse(LdapExtendedResponse {
+                res,
+                name: None,
+                value: None,
+            }),
         };
-        Response::Respond(vec![LdapMsg { msgid: id, op, ctrl: Vec::new() }])
+        Response::Respond(vec![LdapMsg {
+            msgid: id,
+            op,
+            ctrl: Vec::new(),
+        }])
     }
 
     fn log(&self, op: &str, dn: &str, r: &Result<(), DirError>) {
-        let who = self.ctx.bound.as_ref().map(|p| p.account.as_str()).unwrap_or("(anonymous)");
+        let who = self
+            .ctx
+            .bound
+            .as_ref()
+            .map(|p| p.account.as_str())
+            .unwrap_or("(anonymous)");
         match r {
-            Ok(()) => info!(dc = %self.dc.host, peer = %self.peer, who, op, dn, job = ?self.ctx.controls.job_id, "ok"),
-            Err(e) => info!(dc = %self.dc.host, peer = %self.peer, who, op, dn, job = ?self.ctx.controls.job_id, code = e.code() as u8, reason = %e.message().trim_end(), "refused"),
+            Ok(()) => {
+                info!(dc = %self.dc.host, peer = %self.peer, who, op, dn, job = ?self.ctx.controls.job_id, "ok")
+            }
+            Err(e) => {
+                info!(dc = %self.dc.host, peer = %self.peer, who, op, dn, job = ?self.ctx.controls.job_id, code = e.code() as u8, reason = %e.message().trim_end(), "refused")
+            }
         }
     }
 
@@ -254,7 +308,11 @@ impl Session {
     }
 
     fn search(&mut self, id: i32, req: LdapSearchRequest, paging: Option<Paging>) -> Vec<LdapMsg> {
-        let done = |res: LdapResult, ctrl: Vec<LdapControl>| LdapMsg { msgid: id, op: LdapOp::SearchResultDone(res), ctrl };
+        let done = |res: LdapResult, ctrl: Vec<LdapControl>| LdapMsg {
+            msgid: id,
+            op: LdapOp::SearchResultDone(res),
+            ctrl,
+        };
         if req.base.is_empty() && req.scope == LdapSearchScope::Base {
             let entry = LdapSearchResultEntry {
                 dn: String::new(),
@@ -263,29 +321,57 @@ impl Session {
                     .map(|(atype, vals)| LdapPartialAttribute { atype, vals })
                     .collect(),
             };
-            return vec![LdapMsg { msgid: id, op: LdapOp::SearchResultEntry(entry), ctrl: Vec::new() }, done(ok(), Vec::new())];
+            return vec![
+                LdapMsg {
+                    msgid: id,
+                    op: LdapOp::SearchResultEntry(entry),
+                    ctrl: Vec::new(),
+                },
+                done(ok(), Vec::new()),
+            ];
         }
         // A paged continuation: take the next page of the saved result.
         let (dit, mut remaining, sel) = match &paging {
             Some(p) if !p.cookie.is_empty() => match self.pages.remove(&p.cookie) {
                 Some(s) => (s.dit, s.remaining, s.sel),
-                None => return vec![done(failed(&DirError::Unwilling("paged results cookie not recognised".into())), Vec::new())],
+                None => {
+                    return vec![done(
+                        failed(&DirError::Unwilling(
+                            "paged results cookie not recognised".into(),
+                        )),
+                        Vec::new(),
+                    )];
+                }
             },
             _ => {
                 let dit = self.dc.snapshot();
                 let found = search::find(&dit, &self.ctx, &req.base, &req.scope, &req.filter);
                 match found {
-                    Ok(ids) => (dit, VecDeque::from(ids), Selection::parse(&req.attrs, req.typesonly)),
+                    Ok(ids) => (
+                        dit,
+                        VecDeque::from(ids),
+                        Selection::parse(&req.attrs, req.typesonly),
+                    ),
                     Err(e) => return vec![done(failed(&e), Vec::new())],
                 }
             }
         };
         let mut out = Vec::new();
-        let limit = if req.sizelimit > 0 { req.sizelimit as usize } else { usize::MAX };
+        let limit = if req.sizelimit > 0 {
+            req.sizelimit as usize
+        } else {
+            usize::MAX
+        };
         let page = match &paging {
             Some(p) if p.size == 0 => {
                 // Size 0 abandons the paged search.
-                return vec![done(ok(), vec![LdapControl::SimplePagedResults { size: 0, cookie: Vec::new() }])];
+                return vec![done(
+                    ok(),
+                    vec![LdapControl::SimplePagedResults {
+                        size: 0,
+                        cookie: Vec::new(),
+                    }],
+                )];
             }
             Some(p) => p.size.min(MAX_PAGE_SIZE),
             None => MAX_PAGE_SIZE,
@@ -293,10 +379,19 @@ impl Session {
         let take = page.min(limit);
         let dns = &self.dc.domain.info.dns;
         while out.len() < take {
-            let Some(eid) = remaining.pop_front() else { break };
+            let Some(eid) = remaining.pop_front() else {
+                break;
+            };
             if let Some((dn, attrs)) = search::render(&dit, dns, eid, &sel) {
-                let attributes = attrs.into_iter().map(|(atype, vals)| LdapPartialAttribute { atype, vals }).collect();
-                out.push(LdapMsg { msgid: id, op: LdapOp::SearchResultEntry(LdapSearchResultEntry { dn, attributes }), ctrl: Vec::new() });
+                let attributes = attrs
+                    .into_iter()
+                    .map(|(atype, vals)| LdapPartialAttribute { atype, vals })
+                    .collect();
+                out.push(LdapMsg {
+                    msgid: id,
+                    op: LdapOp::SearchResultEntry(LdapSearchResultEntry { dn, attributes }),
+                    ctrl: Vec::new(),
+                });
             }
         }
         let more = !remaining.is_empty();
@@ -309,11 +404,33 @@ impl Session {
                 {
                     self.pages.remove(&oldest);
                 }
-                self.pages.insert(cookie.clone(), PagedSearch { dit, remaining, sel });
-                out.push(done(ok(), vec![LdapControl::SimplePagedResults { size: 0, cookie }]));
+                self.pages.insert(
+                    cookie.clone(),
+                    PagedSearch {
+                        dit,
+                        remaining,
+                        sel,
+                    },
+                );
+                out.push(done(
+                    ok(),
+                    vec![LdapControl::SimplePagedResults { size: 0, cookie }],
+                ));
             }
-            Some(_) if more => out.push(done(size_exceeded(), vec![LdapControl::SimplePagedResults { size: 0, cookie: Vec::new() }])),
-            Some(_) => out.push(done(ok(), vec![LdapControl::SimplePagedResults { size: 0, cookie: Vec::new() }])),
+            Some(_) if more => out.push(done(
+                size_exceeded(),
+                vec![LdapControl::SimplePagedResults {
+                    size: 0,
+                    cookie: Vec::new(),
+                }],
+            )),
+            Some(_) => out.push(done(
+                ok(),
+                vec![LdapControl::SimplePagedResults {
+                    size: 0,
+                    cookie: Vec::new(),
+                }],
+            )),
             None if more => out.push(done(size_exceeded(), Vec::new())),
             None => out.push(done(ok(), Vec::new())),
         }
@@ -339,17 +456,27 @@ impl Session {
         };
         match req.name.as_str() {
             OID_WHOAMI => {
-                let who = self.ctx.bound.as_ref().map(|p| format!("u:{}", p.account)).unwrap_or_default();
+                let who = self
+                    .ctx
+                    .bound
+                    .as_ref()
+                    .map(|p| format!("u:{}", p.account))
+                    .unwrap_or_default();
                 Response::Respond(vec![msg(ok(), None, Some(who.into_bytes()))])
             }
             OID_START_TLS if self.ctx.tls => Response::Respond(vec![msg(
-                failed(&DirError::Other("TLS is already active".into())).with_code(LdapResultCode::OperationsError),
+                failed(&DirError::Other("TLS is already active".into()))
+                    .with_code(LdapResultCode::OperationsError),
                 Some(OID_START_TLS.into()),
                 None,
             )]),
             OID_START_TLS => Response::StartTls(msg(ok(), Some(OID_START_TLS.into()), None)),
             _ => Response::Respond(vec![msg(
-                failed(&DirError::Other(format!("unsupported extended operation {}", req.name))).with_code(LdapResultCode::ProtocolError),
+                failed(&DirError::Other(format!(
+                    "unsupported extended operation {}",
+                    req.name
+                )))
+                .with_code(LdapResultCode::ProtocolError),
                 None,
                 None,
             )]),

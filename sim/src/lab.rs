@@ -1,0 +1,435 @@
+//! A running lab: the directory built from a [`LabSpec`], every DC's LDAP and LDAPS listener, the
+//! control API and the lab CA. `serve` runs one until a signal; tests start one in-process on
+//! port 0, read its endpoints and stop it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use fake_ad::Dc;
+use fake_ad::ldap::{Mode, serve as serve_ldap};
+use fake_ad::store::{Batch, Durability, MemStore, SqliteStore, Store};
+use runtime::net::{Listener, Network, TokioNet};
+use runtime::{Clock, ClockConfig, LabCa, LabTime, Seed};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::control::{AdvanceClock, ClockStatus, LabControl};
+use crate::credentials::Credentials;
+use crate::populate::{self, BuiltDomain};
+use crate::ready::{ReadyDc, ReadyDomain, ReadyFile};
+use crate::spec::{LabSpec, SpecError};
+
+/// What can stop a lab from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    /// The spec is invalid.
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    /// The state directory cannot be used.
+    #[error("state {dir}: {why}")]
+    State {
+        /// The directory.
+        dir: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
+    /// The state directory holds another lab.
+    #[error("state {dir} was made from scenario {found:?}, not {wanted:?}")]
+    OtherScenario {
+        /// The directory.
+        dir: PathBuf,
+        /// The scenario it holds.
+        found: String,
+        /// The scenario asked for.
+        wanted: String,
+    },
+    /// The lab CA failed.
+    #[error(transparent)]
+    Tls(#[from] runtime::TlsError),
+    /// A listener could not be bound.
+    #[error("binding {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Building the directory failed.
+    #[error("building the directory: {0}")]
+    Directory(String),
+}
+
+/// How to start a lab.
+#[derive(Clone, Debug)]
+pub struct LabOptions {
+    /// The seed (GUIDs, SIDs, …).
+    pub seed: u64,
+    /// Where state lasts; `None` keeps it in memory.
+    pub state: Option<PathBuf>,
+    /// How hard commits try.
+    pub durability: Durability,
+    /// Lab seconds per real second.
+    pub time_scale: f64,
+    /// First LDAP port (DC i gets base+2i for LDAP and base+2i+1 for LDAPS); `None` = OS-chosen.
+    pub ldap_port_base: Option<u16>,
+    /// The control API's port; `None` = OS-chosen.
+    pub control_port: Option<u16>,
+    /// The fixture passwords.
+    pub credentials: Credentials,
+}
+
+impl Default for LabOptions {
+    fn default() -> Self {
+        LabOptions {
+            seed: 1,
+            state: None,
+            durability: Durability::Normal,
+            time_scale: 1.0,
+            ldap_port_base: None,
+            control_port: None,
+            credentials: Credentials::default(),
+        }
+    }
+}
+
+/// One DC's listeners.
+#[derive(Clone, Debug)]
+pub struct DcEndpoint {
+    /// The domain's DNS name.
+    pub domain: String,
+    /// The DC.
+    pub dc: Arc<Dc>,
+    /// Plain LDAP.
+    pub ldap: SocketAddr,
+    /// LDAPS.
+    pub ldaps: SocketAddr,
+}
+
+struct Core {
+    clock: Clock,
+}
+
+impl LabControl for Core {
+    fn clock(&self) -> ClockStatus {
+        let now = self.clock.now();
+        ClockStatus {
+            now: now.rfc3339(),
+            filetime: now.filetime(),
+            scale: self.clock.scale(),
+            offset_secs: self.clock.offset().as_secs(),
+        }
+    }
+
+    fn advance_clock(&self, by: AdvanceClock) -> ClockStatus {
+        self.clock.advance(Duration::from_secs(by.advance_secs));
+        self.clock()
+    }
+}
+
+/// A running lab.
+pub struct Lab {
+    /// The spec it runs.
+    pub spec: LabSpec,
+    /// Its seed.
+    pub seed: u64,
+    /// Its domains.
+    pub domains: Vec<BuiltDomain>,
+    /// Every DC's listeners, in spec order.
+    pub endpoints: Vec<DcEndpoint>,
+    /// The control API's address.
+    pub control: SocketAddr,
+    /// The lab CA certificate's path.
+    pub ca_cert: PathBuf,
+    /// The lab CA (tests use its client configuration).
+    pub ca: Arc<LabCa>,
+    /// The lab clock.
+    pub clock: Clock,
+    store: Arc<dyn Store>,
+    sqlite: Option<Arc<SqliteStore>>,
+    stop: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+const META_SPEC: &str = "lab/spec";
+const META_SEED: &str = "lab/seed";
+const META_CLOCK: &str = "clock/high_water";
+const META_OFFSET: &str = "clock/offset";
+
+impl Lab {
+    /// Builds and starts the lab `spec` per `opts`; returns once every listener accepts.
+    pub async fn start(spec: LabSpec, opts: LabOptions) -> Result<Lab, LabError> {
+        spec.validate()?;
+        let (store, sqlite, dir, tmp): (Arc<dyn Store>, _, PathBuf, _) = match &opts.state {
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| LabError::State {
+                    dir: dir.clone(),
+                    why: e.to_string(),
+                })?;
+                let s = Arc::new(SqliteStore::open(dir, opts.durability).map_err(|e| {
+                    LabError::State {
+                        dir: dir.clone(),
+                        why: e.to_string(),
+                    }
+                })?);
+                (s.clone(), Some(s), dir.clone(), None)
+            }
+            None => {
+                let t = tempfile::tempdir().map_err(|e| LabError::State {
+                    dir: std::env::temp_dir(),
+                    why: e.to_string(),
+                })?;
+                (Arc::new(MemStore), None, t.path().to_path_buf(), Some(t))
+            }
+        };
+        let state_err = |why: String| LabError::State {
+            dir: dir.clone(),
+            why,
+        };
+        // A state directory that already holds a lab resumes it.
+        let stored = store
+            .meta(META_SPEC)
+            .map_err(|e| state_err(e.to_string()))?;
+        let (spec, seed, fresh) = match stored {
+            Some(json) => {
+                let old: LabSpec = serde_json::from_str(&json)
+                    .map_err(|e| state_err(format!("stored lab spec: {e}")))?;
+                if old.name != spec.name {
+                    return Err(LabError::OtherScenario {
+                        dir,
+                        found: old.name,
+                        wanted: spec.name,
+                    });
+                }
+                let seed = store
+                    .meta(META_SEED)
+                    .map_err(|e| state_err(e.to_string()))?
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| state_err("no seed stored".into()))?;
+                (old, seed, false)
+            }
+            None => (spec, opts.seed, true),
+        };
+        let high_water = store
+            .meta(META_CLOCK)
+            .map_err(|e| state_err(e.to_string()))?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let offset = store
+            .meta(META_OFFSET)
+            .map_err(|e| state_err(e.to_string()))?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let start = match &spec.start {
+            Some(s) => Some(LabTime::parse_generalized(s).ok_or_else(|| {
+                LabError::Spec(SpecError::Invalid(format!(
+                    "start {s:?} is not YYYYMMDDHHMMSSZ"
+                )))
+            })?),
+            None => None,
+        };
+        let clock = Clock::new(ClockConfig {
+            start,
+            scale: opts.time_scale,
+            offset: Duration::from_secs(offset),
+            high_water: LabTime(high_water),
+        });
+        let ca = Arc::new(LabCa::load_or_create(&dir)?);
+        let ca_cert = dir.join("ca.pem");
+        let domains = populate::build(
+            &spec,
+            Seed(seed),
+            store.clone(),
+            &clock,
+            &opts.credentials,
+            fresh,
+        )
+        .await
+        .map_err(LabError::Directory)?;
+        if fresh {
+            let spec_json = serde_json::to_string(&spec).map_err(|e| state_err(e.to_string()))?;
+            let meta = vec![
+                (META_SPEC.to_string(), spec_json),
+                (META_SEED.to_string(), seed.to_string()),
+            ];
+            commit_meta(&store, meta).await.map_err(state_err)?;
+        }
+
+        let stop = CancellationToken::new();
+        let mut tasks = Vec::new();
+        let mut endpoints = Vec::new();
+        let mut port = opts.ldap_port_base;
+        let mut next_addr = || {
+            let p = port.unwrap_or(0);
+            if let Some(b) = port.as_mut() {
+                *b += 1;
+            }
+            SocketAddr::from(([127, 0, 0, 1], p))
+        };
+        for d in &domains {
+            for dc in d.domain.dcs() {
+                let tls = ca.server_config(std::slice::from_ref(&dc.host))?;
+                let mut addrs = Vec::new();
+                for mode in [Mode::Ldap, Mode::Ldaps] {
+                    let addr = next_addr();
+                    let l = TokioNet
+                        .bind(addr)
+                        .await
+                        .map_err(|source| LabError::Bind { addr, source })?;
+                    addrs.push(
+                        l.local_addr()
+                            .map_err(|source| LabError::Bind { addr, source })?,
+                    );
+                    tasks.push(tokio::spawn(serve_ldap(
+                        l,
+                        dc.clone(),
+                        tls.clone(),
+                        mode,
+                        stop.clone(),
+                    )));
+                }
+                endpoints.push(DcEndpoint {
+                    domain: d.spec.dns.clone(),
+                    dc,
+                    ldap: addrs[0],
+                    ldaps: addrs[1],
+                });
+            }
+        }
+        let core: Arc<dyn LabControl> = Arc::new(Core {
+            clock: clock.clone(),
+        });
+        let caddr = SocketAddr::from(([127, 0, 0, 1], opts.control_port.unwrap_or(0)));
+        let cl = TokioNet
+            .bind(caddr)
+            .await
+            .map_err(|source| LabError::Bind {
+                addr: caddr,
+                source,
+            })?;
+        let control = cl.local_addr().map_err(|source| LabError::Bind {
+            addr: caddr,
+            source,
+        })?;
+        let router = crate::control::router(core);
+        let cstop = stop.clone();
+        tasks.push(tokio::spawn(async move {
+            let _ = axum::serve(cl.into_inner(), router)
+                .with_graceful_shutdown(async move { cstop.cancelled().await })
+                .await;
+        }));
+        // Persist the clock's high-water mark now and then, so a restart never moves time back.
+        {
+            let (store, clock, stop) = (store.clone(), clock.clone(), stop.clone());
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        biased;
+                        _ = stop.cancelled() => break,
+                        _ = clock.sleep(Duration::from_secs(5).mul_f64(clock.scale())) => {
+                            let _ = commit_meta(&store, clock_meta(&clock)).await;
+                        }
+                    }
+                }
+            }));
+        }
+        info!(lab = %spec.name, seed, dcs = endpoints.len(), %control, "lab up");
+        Ok(Lab {
+            spec,
+            seed,
+            domains,
+            endpoints,
+            control,
+            ca_cert,
+            ca,
+            clock,
+            store,
+            sqlite,
+            stop,
+            tasks,
+            _tmp: tmp,
+        })
+    }
+
+    /// The endpoint of DC `dc` of `domain`.
+    pub fn endpoint(&self, domain: &str, dc: &str) -> Option<&DcEndpoint> {
+        self.endpoints
+            .iter()
+            .find(|e| e.domain.eq_ignore_ascii_case(domain) && e.dc.name.eq_ignore_ascii_case(dc))
+    }
+
+    /// The ready file describing this lab.
+    pub fn ready_file(&self) -> ReadyFile {
+        ReadyFile {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            pid: std::process::id(),
+            seed: self.seed,
+            ca_cert: self.ca_cert.display().to_string(),
+            control: format!("http://{}/control", self.control),
+            domains: self
+                .domains
+                .iter()
+                .map(|d| ReadyDomain {
+                    name: d.spec.dns.clone(),
+                    netbios: d.spec.netbios.clone(),
+                    base_dn: d.domain.info.base_dn.clone(),
+                    engine: d.spec.engine.as_str().to_string(),
+                    service_account: d.service_account_dn(),
+                    dcs: self
+                        .endpoints
+                        .iter()
+                        .filter(|e| e.domain == d.spec.dns)
+                        .map(|e| ReadyDc {
+                            name: e.dc.name.clone(),
+                            host: e.dc.host.clone(),
+                            pdc: e.dc.pdc,
+                            ldap: e.ldap.to_string(),
+                            ldaps: e.ldaps.to_string(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Stops every listener and connection, saves the clock and closes the store.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        let _ = commit_meta(&self.store, clock_meta(&self.clock)).await;
+        if let Some(s) = &self.sqlite {
+            s.close();
+        }
+    }
+
+    /// The state directory's CA path, when the lab keeps state.
+    pub fn ca_path(&self) -> &Path {
+        &self.ca_cert
+    }
+}
+
+fn clock_meta(clock: &Clock) -> Vec<(String, String)> {
+    vec![
+        (META_CLOCK.to_string(), clock.now().0.to_string()),
+        (
+            META_OFFSET.to_string(),
+            clock.offset().as_secs().to_string(),
+        ),
+    ]
+}
+
+async fn commit_meta(store: &Arc<dyn Store>, meta: Vec<(String, String)>) -> Result<(), String> {
+    let rx = store.commit(Batch {
+        meta,
+        ..Batch::default()
+    });
+    match rx.await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err("the store's writer has stopped".into()),
+    }
+}
