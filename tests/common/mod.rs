@@ -1,0 +1,120 @@
+//! Shared helpers for the end-to-end tests: start a lab in-process, connect with the independent
+//! `ldap3` client over LDAPS, StartTLS or plain LDAP.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ldap3::{LdapConn, LdapConnSettings};
+use sim::{Lab, LabOptions, default_lab};
+
+pub const ADMIN_PW: &str = "Lab-Admin-Passw0rd1";
+pub const USER_PW: &str = "Lab-User-Passw0rd1";
+pub const ALICE: &str = "CN=Alice Archer,OU=Staff,DC=contoso,DC=lab";
+
+/// A lab running on its own tokio runtime, so blocking ldap3 calls can run on the test thread.
+pub struct Running {
+    pub rt: tokio::runtime::Runtime,
+    pub lab: Option<Lab>,
+}
+
+impl Running {
+    pub fn start(opts: LabOptions) -> Running {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let lab = rt
+            .block_on(Lab::start(default_lab(), opts))
+            .expect("lab starts");
+        Running { rt, lab: Some(lab) }
+    }
+
+    pub fn default() -> Running {
+        Running::start(LabOptions::default())
+    }
+
+    pub fn lab(&self) -> &Lab {
+        self.lab.as_ref().unwrap()
+    }
+
+    fn endpoint(&self, domain: &str, dc: &str) -> &sim::lab::DcEndpoint {
+        self.lab().endpoint(domain, dc).expect("endpoint")
+    }
+
+    fn settings(&self) -> LdapConnSettings {
+        LdapConnSettings::new()
+            .set_config(self.lab().ca.client_config().unwrap())
+            .set_conn_timeout(Duration::from_secs(10))
+    }
+
+    /// LDAPS to contoso DC1.
+    pub fn ldaps(&self) -> LdapConn {
+        let e = self.endpoint("contoso.lab", "DC1");
+        LdapConn::with_settings(self.settings(), &format!("ldaps://{}", e.ldaps))
+            .expect("ldaps connects")
+    }
+
+    /// Plain LDAP upgraded with StartTLS to contoso DC1.
+    pub fn starttls(&self) -> LdapConn {
+        let e = self.endpoint("contoso.lab", "DC1");
+        LdapConn::with_settings(
+            self.settings().set_starttls(true),
+            &format!("ldap://{}", e.ldap),
+        )
+        .expect("starttls connects")
+    }
+
+    /// Plain LDAP, no TLS, to contoso DC1.
+    pub fn plain(&self) -> LdapConn {
+        let e = self.endpoint("contoso.lab", "DC1");
+        LdapConn::new(&format!("ldap://{}", e.ldap)).expect("ldap connects")
+    }
+
+    /// An LDAPS connection bound as the contoso Administrator.
+    pub fn admin(&self) -> LdapConn {
+        let mut c = self.ldaps();
+        c.simple_bind("CONTOSO\\Administrator", ADMIN_PW)
+            .unwrap()
+            .success()
+            .unwrap();
+        c
+    }
+
+    pub fn stop(mut self) {
+        if let Some(lab) = self.lab.take() {
+            self.rt.block_on(lab.stop());
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(lab) = self.lab.take() {
+            self.rt.block_on(lab.stop());
+        }
+    }
+}
+
+/// The unicodePwd value for `pw`.
+pub fn pwd(pw: &str) -> Vec<u8> {
+    ad_types::password::encode_unicode_pwd(pw)
+}
+
+/// Resets `dn`'s password over `conn`.
+pub fn reset(conn: &mut LdapConn, dn: &str, pw: &str) -> ldap3::LdapResult {
+    let v = pwd(pw);
+    conn.modify(
+        dn,
+        vec![ldap3::Mod::Replace(
+            &b"unicodePwd"[..],
+            std::collections::HashSet::from([&v[..]]),
+        )],
+    )
+    .unwrap()
+}
+
+pub fn arc<T>(t: T) -> Arc<T> {
+    Arc::new(t)
+}
