@@ -64,10 +64,12 @@ pub fn parse(s: &str) -> Result<DnRef, DnError> {
 }
 
 fn parse_guid(v: &str) -> Option<Uuid> {
-    if let Ok(u) = Uuid::parse_str(v) {
+    // 32 hex digits without dashes: the object's bytes in AD's (mixed-endian) order.
+    if v.len() != 32
+        && let Ok(u) = Uuid::parse_str(v)
+    {
         return Some(u);
     }
-    // 32 hex digits: the object's bytes in AD order.
     if v.len() == 32 {
         let bytes: Option<Vec<u8>> = (0..16)
             .map(|i| u8::from_str_radix(&v[2 * i..2 * i + 2], 16).ok())
