@@ -597,7 +597,8 @@ pub fn authenticate(dc: &Dc, name: &str, password: &str) -> Result<Principal, Bi
         return Err(BindError(BindFailure::AccountExpired));
     }
     let last_set = e.int(k.pwd_last_set).unwrap_or(0);
-    if flags & uac::DONT_EXPIRE == 0 {
+    // Only normal user accounts have expiring passwords (machine and gMSA accounts do not).
+    if flags & uac::DONT_EXPIRE == 0 && flags & uac::NORMAL != 0 {
         if last_set == 0 {
             return Err(BindError(BindFailure::MustChange));
         }
