@@ -281,6 +281,7 @@ fn ldif_round_trip_between_labs() {
             id: admin,
             dn: snap.dn(admin),
             account: "CONTOSO\\Administrator".into(),
+            sids: fake_ad::security::token_sids(&snap, &dc2.domain.info, admin),
         }),
         tls: true,
         ..Default::default()

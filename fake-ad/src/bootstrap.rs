@@ -123,6 +123,7 @@ pub fn make(
             password: None,
             rid,
             builtin: class == "group" && parent_is_builtin(txn, parent),
+            sd: None,
         },
     )
 }
@@ -181,6 +182,8 @@ pub fn fresh_domain(
         rdn: info.base[0].clone(),
         attrs: Vec::new(),
         nt_hash: None,
+        pwd_history: Vec::new(),
+        sd: None,
     };
     head.set(
         k.object_class,
@@ -222,6 +225,13 @@ pub fn fresh_domain(
     ] {
         head.set_one(schema().id(a), v);
     }
+    head.sd = Some(crate::security::initial(
+        &txn.dit,
+        &info,
+        None,
+        "domainDNS",
+        None,
+    ));
     txn.put(head)
         .map_err(|_| DirError::AlreadyExists(info.base_dn.clone()))?;
     let critical = || ("isCriticalSystemObject", Value::Bool(true));
@@ -315,7 +325,7 @@ pub fn fresh_domain(
         ],
         None,
     )?;
-    make(
+    let holder = make(
         txn,
         system,
         "CN=AdminSDHolder",
@@ -323,6 +333,20 @@ pub fn fresh_domain(
         vec![critical()],
         None,
     )?;
+    {
+        let sd = crate::security::parse_sddl(crate::security::ADMIN_SD_HOLDER, &info)
+            .expect("built-in SDDL parses");
+        let mut h = (**txn.dit.get(holder).expect("just made")).clone();
+        h.sd = Some(crate::security::initial(
+            &txn.dit,
+            &info,
+            Some(system),
+            "container",
+            Some(sd),
+        ));
+        txn.put(h)
+            .map_err(|_| DirError::Other("AdminSDHolder".into()))?;
+    }
     make(
         txn,
         system,
@@ -529,7 +553,8 @@ pub fn fresh_domain(
 /// Sets `id`'s password directly (bootstrap and fixtures only; LDAP writes go through modify).
 pub fn set_password(txn: &mut Txn, id: EntryId, password: &str) -> Result<(), DirError> {
     let mut e = (**txn.dit.get(id).expect("entry exists")).clone();
-    e.nt_hash = Some(NtHash::of(password));
+    let keep = crate::fgpp::effective(&txn.dit, id).history;
+    crate::password::set_hash(&mut e, NtHash::of(password), keep);
     e.set_one(known().pwd_last_set, Value::Int(txn.now.filetime()));
     txn.put(e).map_err(|_| DirError::Other("password".into()))
 }

@@ -12,6 +12,9 @@ pub struct Principal {
     pub dn: String,
     /// `DOMAIN\sAMAccountName`, as whoami prints it.
     pub account: String,
+    /// The token's SIDs (itself, its groups transitively, Everyone, Authenticated Users),
+    /// computed at bind as a DC does at logon.
+    pub sids: Vec<ad_types::Sid>,
 }
 
 /// Request controls fake-ad acts on.

@@ -101,6 +101,7 @@ impl Domain {
             dit: Mutex::new(Arc::new(Dit::new(self.info.base.clone()))),
             store,
             clock,
+            refusals: Default::default(),
         });
         self.dcs.lock().expect("dcs lock").push(dc.clone());
         dc
@@ -157,6 +158,8 @@ pub struct Dc {
     store: Arc<dyn Store>,
     /// The lab clock this DC reads.
     pub clock: Clock,
+    /// Why this DC refused recent writes.
+    pub refusals: crate::refusal::RefusalLog,
 }
 
 impl std::fmt::Debug for Dc {
@@ -348,6 +351,16 @@ impl Txn<'_> {
             self.deleted.insert(id);
             self.changed.extend(groups);
         }
+    }
+
+    /// Recomputes the inherited ACEs of everything below `id` (after its descriptor changed).
+    pub fn reinherit_below(&mut self, id: EntryId) {
+        let mut changed = Vec::new();
+        crate::security::reinherit_below(&mut self.dit, id, |dit, e| {
+            changed.push(e.id);
+            let _ = dit.replace(e);
+        });
+        self.changed.extend(changed);
     }
 
     fn batch(&self) -> Result<Batch, DirError> {

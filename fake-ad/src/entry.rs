@@ -23,6 +23,12 @@ pub struct Entry {
     /// unicodePwd, kept only as its NT hash (hex when stored).
     #[serde(with = "hash_serde")]
     pub nt_hash: Option<NtHash>,
+    /// Earlier passwords' NT hashes, most recent first (AD's ntPwdHistory).
+    #[serde(default, with = "history_serde")]
+    pub pwd_history: Vec<NtHash>,
+    /// nTSecurityDescriptor, hash-consed.
+    #[serde(default, with = "sd_serde")]
+    pub sd: Option<crate::security::SdRef>,
 }
 
 impl Entry {
@@ -78,6 +84,50 @@ impl Entry {
         self.get(known().object_class)
             .last()
             .and_then(Value::as_text)
+    }
+}
+
+mod history_serde {
+    use ad_types::password::NtHash;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(h: &[NtHash], s: S) -> Result<S::Ok, S::Error> {
+        h.iter()
+            .map(|h| h.to_hex())
+            .collect::<Vec<_>>()
+            .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<NtHash>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .iter()
+            .map(|h| NtHash::from_hex(h).ok_or_else(|| serde::de::Error::custom("bad NT hash")))
+            .collect()
+    }
+}
+
+mod sd_serde {
+    use ad_types::sd::SecurityDescriptor;
+    use base64::Engine as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::security::SdRef;
+
+    pub fn serialize<S: Serializer>(sd: &Option<SdRef>, s: S) -> Result<S::Ok, S::Error> {
+        sd.as_ref()
+            .map(|sd| base64::engine::general_purpose::STANDARD.encode(sd.to_bytes()))
+            .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SdRef>, D::Error> {
+        let Some(b64) = Option::<String>::deserialize(d)? else {
+            return Ok(None);
+        };
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(serde::de::Error::custom)?;
+        let sd = SecurityDescriptor::from_bytes(&bytes).map_err(serde::de::Error::custom)?;
+        Ok(Some(crate::security::intern(sd)))
     }
 }
 

@@ -105,6 +105,9 @@ pub enum DirError {
     /// A value the DC refuses outright (e.g. pwdLastSet other than 0 or -1).
     #[error("other: {0}")]
     Other(String),
+    /// A change's old password did not match (19 `00000056`); it counts as a bad password.
+    #[error("wrong old password")]
+    WrongPassword(String),
     /// The store could not make the change durable.
     #[error("store failure: {0}")]
     Store(String),
@@ -120,7 +123,7 @@ impl DirError {
             NoSuchObject { .. } => ResultCode::NoSuchObject,
             UndefinedAttribute(_) => ResultCode::UndefinedAttributeType,
             InvalidSyntax(_) => ResultCode::InvalidAttributeSyntax,
-            Constraint(_) => ResultCode::ConstraintViolation,
+            Constraint(_) | WrongPassword(_) => ResultCode::ConstraintViolation,
             ValueExists(_) => ResultCode::AttributeOrValueExists,
             NoSuchAttribute(_) => ResultCode::NoSuchAttribute,
             AlreadyExists(_) => ResultCode::EntryAlreadyExists,
@@ -149,9 +152,9 @@ impl DirError {
             ),
             AlreadyExists(_) => diag::update_error(0x2071, (6005, "ENTRY_EXISTS")).to_string(),
             NonLeaf(_) => diag::update_error(0x208C, (6003, "CANT_ON_NON_LEAF")).to_string(),
-            NotBound(m) | Constraint(m) | ValueExists(m) | NoSuchAttribute(m) | ObjectClass(m)
-            | Naming(m) | Unwilling(m) | Access(m) | Matching(m) | CriticalExtension(m)
-            | Other(m) | Store(m) => m.clone(),
+            NotBound(m) | Constraint(m) | WrongPassword(m) | ValueExists(m)
+            | NoSuchAttribute(m) | ObjectClass(m) | Naming(m) | Unwilling(m) | Access(m)
+            | Matching(m) | CriticalExtension(m) | Other(m) | Store(m) => m.clone(),
         }
     }
 

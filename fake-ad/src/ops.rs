@@ -119,6 +119,8 @@ pub struct NewObject {
     pub rid: Option<u32>,
     /// The SID is in the BUILTIN domain (S-1-5-32-RID), not the account domain.
     pub builtin: bool,
+    /// An explicit descriptor (else the class default); the parent's inheritable ACEs are added.
+    pub sd: Option<ad_types::sd::SecurityDescriptor>,
 }
 
 /// Creates an object with what AD fills in itself: objectGUID, objectSid, objectClass chain,
@@ -133,6 +135,8 @@ pub fn create(txn: &mut Txn, obj: NewObject) -> Result<EntryId, DirError> {
         rdn: obj.rdn.clone(),
         attrs: Vec::new(),
         nt_hash: obj.password,
+        pwd_history: Vec::new(),
+        sd: None,
     };
     for (a, vs) in obj.attrs {
         e.set(a, vs);
@@ -236,6 +240,13 @@ pub fn create(txn: &mut Txn, obj: NewObject) -> Result<EntryId, DirError> {
         };
         e.set_one(k.sam_type, Value::Int(st));
     }
+    e.sd = Some(crate::security::initial(
+        &txn.dit,
+        &info,
+        Some(obj.parent),
+        obj.class.name,
+        obj.sd,
+    ));
     let dn = txn.dit.dn(obj.parent);
     txn.put(e).map_err(|c| conflict(c, &dn))?;
     Ok(id)
@@ -268,6 +279,7 @@ pub async fn add(
     let mut class: Option<&'static schema::ClassDef> = None;
     let mut typed: Vec<(&'static AttrDef, Vec<Vec<u8>>)> = Vec::new();
     let mut password = None;
+    let mut explicit_sd = None;
     for (name, vals) in attrs {
         let def = attr_def(&name)?;
         if vals.is_empty() {
@@ -295,6 +307,10 @@ pub async fn add(
         }
         if def.syntax == Syntax::Password {
             password = Some(vals);
+            continue;
+        }
+        if def.syntax == Syntax::Sd {
+            explicit_sd = Some(parse_sd(&vals)?);
             continue;
         }
         if def.kind != Kind::User {
@@ -336,10 +352,13 @@ pub async fn add(
         if txn.dit.child(parent, &leaf).is_some() {
             return Err(DirError::AlreadyExists(dn_str.to_string()));
         }
+        let parent_entry = txn.dit.get(parent).cloned().expect("resolved");
+        crate::gate::admit_add(ctx, txn, &parent_entry, class.name)?;
         let mut values = Vec::new();
         for (def, raw) in &typed {
             values.push((def.id, parse_values(&txn.dit, def, raw)?));
         }
+        let sd = explicit_sd.take();
         let id = create(
             txn,
             NewObject {
@@ -350,16 +369,35 @@ pub async fn add(
                 password: hash,
                 rid: None,
                 builtin: false,
+                sd,
             },
         )?;
-        let after = txn.dit.get(id).cloned().expect("just created");
-        crate::gate::admit_write(ctx, txn, None, &after)?;
+        if let Some(h) = hash {
+            let mut e = (**txn.dit.get(id).expect("just created")).clone();
+            e.pwd_history = vec![h];
+            txn.put(e).map_err(|c| conflict(c, dn_str))?;
+        }
         Ok(())
     })
     .await
 }
 
-/// LDAP modify.
+/// Parses an nTSecurityDescriptor value (binary, self-relative).
+fn parse_sd(vals: &[Vec<u8>]) -> Result<ad_types::sd::SecurityDescriptor, DirError> {
+    match vals {
+        [v] => ad_types::sd::SecurityDescriptor::from_bytes(v).map_err(|_| {
+            DirError::Constraint(
+                diag::constraint_att(0x57, 0x0315_0A2B, "20119 (nTSecurityDescriptor)").to_string(),
+            )
+        }),
+        _ => Err(DirError::Constraint(
+            diag::constraint_att(0x2082, 0x0315_19B1, "20119 (nTSecurityDescriptor)").to_string(),
+        )),
+    }
+}
+
+/// LDAP modify. unicodePwd goes through the password path; nTSecurityDescriptor replaces the
+/// parts the SD flags control names and re-inherits; every other attribute needs write-property.
 pub async fn modify(
     dc: &Dc,
     ctx: &OpCtx,
@@ -368,9 +406,10 @@ pub async fn modify(
 ) -> Result<(), DirError> {
     ctx.require_bind()?;
     let k = known();
-    // Validate names and split out unicodePwd before touching the tree.
+    // Validate names and split out unicodePwd and the descriptor before touching the tree.
     let mut pwd_mods = Vec::new();
     let mut typed = Vec::new();
+    let mut new_sd = None;
     for c in changes {
         let def = attr_def(&c.attr)?;
         if def.syntax == Syntax::Password {
@@ -385,6 +424,13 @@ pub async fn modify(
                 }
             };
             pwd_mods.push((op, c.values));
+            continue;
+        }
+        if def.syntax == Syntax::Sd {
+            if c.op != ChangeOp::Replace {
+                return Err(system_only(def));
+            }
+            new_sd = Some(parse_sd(&c.values)?);
             continue;
         }
         if def.kind != Kind::User || def.id == k.object_class {
@@ -403,30 +449,62 @@ pub async fn modify(
     } else {
         Some(password::classify(ctx, &pwd_mods)?)
     };
-    dc.write(|txn| {
-        let id = resolve(&txn.dit, dn_str)?;
-        let before = txn.dit.get(id).cloned().expect("resolved");
-        let mut e = (*before).clone();
-        for (def, op, raw) in &typed {
-            let vals = parse_values(&txn.dit, def, raw)?;
-            apply_change(txn, &mut e, def, *op, vals)?;
-        }
-        if let Some(w) = &pwd {
-            password::apply(ctx, txn, &mut e, w)?;
-        }
-        crate::gate::admit_write(ctx, txn, Some(&before), &e)?;
-        let dn = txn.dit.dn(id);
-        txn.put(e).map_err(|c| conflict(c, &dn))
-    })
-    .await
+    let sd_flags = ctx.controls.sd_flags.unwrap_or(0xF);
+    let result = dc
+        .write(|txn| {
+            let id = resolve(&txn.dit, dn_str)?;
+            let before = txn.dit.get(id).cloned().expect("resolved");
+            let mut e = (*before).clone();
+            let mut written: Vec<crate::schema::AttrId> =
+                typed.iter().map(|(d, _, _)| d.id).collect();
+            written.dedup();
+            crate::gate::admit_write(ctx, txn, &before, &written)?;
+            if let Some(w) = &pwd {
+                password::apply(ctx, txn, &mut e, w)?;
+            }
+            for (def, op, raw) in &typed {
+                let vals = parse_values(&txn.dit, def, raw)?;
+                apply_change(ctx, txn, &mut e, def, *op, vals, pwd.is_some())?;
+            }
+            let mut sd_changed = false;
+            if let Some(given) = &new_sd {
+                crate::gate::admit_sd_write(ctx, txn, &before, sd_flags)?;
+                let merged = crate::security::merge(e.sd.as_deref(), given, sd_flags);
+                let parent = e.parent;
+                let class = e.structural_class().unwrap_or("top").to_string();
+                let info = txn.dc().domain.info.clone();
+                e.sd = Some(crate::security::initial(
+                    &txn.dit,
+                    &info,
+                    parent,
+                    &class,
+                    Some(merged),
+                ));
+                sd_changed = e.sd != before.sd;
+            }
+            let dn = txn.dit.dn(id);
+            txn.put(e).map_err(|c| conflict(c, &dn))?;
+            if sd_changed {
+                txn.reinherit_below(id);
+            }
+            Ok(())
+        })
+        .await;
+    if let Err(DirError::WrongPassword(_)) = &result {
+        // A wrong old password counts as a bad password even though the change is refused.
+        let _ = record_bad_password(dc, dn_str).await;
+    }
+    result
 }
 
 fn apply_change(
+    ctx: &OpCtx,
     txn: &Txn,
     e: &mut Entry,
     def: &AttrDef,
     op: ChangeOp,
     vals: Vec<Value>,
+    password_written: bool,
 ) -> Result<(), DirError> {
     let k = known();
     let att = format!("{} ({})", def.diag_id, def.name);
@@ -486,8 +564,17 @@ fn apply_change(
     if def.id == k.pwd_last_set {
         // Clients may write only 0 (must change) or -1 (now) (facts §2.3).
         match cur.as_slice() {
-            [Value::Int(0)] => {}
-            [Value::Int(-1)] => cur = vec![Value::Int(txn.now.filetime())],
+            [Value::Int(0)] => crate::gate::admit_pwd_last_set(ctx, txn, e, false)?,
+            [Value::Int(-1)] => {
+                crate::gate::admit_pwd_last_set(ctx, txn, e, true)?;
+                // -1 on a non-zero pwdLastSet with no password written is a no-op.
+                let now = e.int(k.pwd_last_set).unwrap_or(0);
+                cur = vec![Value::Int(if now != 0 && !password_written {
+                    now
+                } else {
+                    txn.now.filetime()
+                })];
+            }
             [] => {
                 return Err(DirError::Unwilling(
                     diag::will_not_perform(0x57, 0x031A_0F0B).to_string(),
@@ -563,29 +650,58 @@ pub fn find_account(dit: &Dit, info: &DomainInfo, name: &str) -> Option<EntryId>
     }
 }
 
-/// Checks a simple bind's name and password against this DC's copy, then the account's state
-/// (disabled, locked out, password expired or must change), in AD's order.
-pub fn authenticate(dc: &Dc, name: &str, password: &str) -> Result<Principal, BindError> {
+fn lockout_state(e: &Entry) -> crate::policy::LockoutState {
+    let k = known();
+    crate::policy::LockoutState {
+        bad_pwd_count: e.int(k.bad_pwd_count).unwrap_or(0).max(0) as u32,
+        bad_password_time: e.int(schema().id("badPasswordTime")).unwrap_or(0),
+        lockout_time: e.int(k.lockout_time).unwrap_or(0),
+    }
+}
+
+fn store_lockout(e: &mut Entry, s: &crate::policy::LockoutState) {
+    let k = known();
+    e.set_one(k.bad_pwd_count, Value::Int(s.bad_pwd_count as i64));
+    e.set_one(
+        schema().id("badPasswordTime"),
+        Value::Int(s.bad_password_time),
+    );
+    e.set_one(k.lockout_time, Value::Int(s.lockout_time));
+}
+
+/// Counts a bad password for the account `dn` on this DC (and locks it at the threshold).
+pub async fn record_bad_password(dc: &Dc, dn: &str) -> Result<(), DirError> {
+    dc.write(|txn| {
+        let id = resolve(&txn.dit, dn)?;
+        let pol = crate::fgpp::effective(&txn.dit, id);
+        let mut e = (**txn.dit.get(id).expect("resolved")).clone();
+        let next = crate::policy::record_bad_password(&pol, &lockout_state(&e), txn.now.filetime());
+        store_lockout(&mut e, &next);
+        txn.put(e).map_err(|c| DirError::Other(c.to_string()))
+    })
+    .await
+}
+
+/// A simple bind: finds the account, refuses a locked one (775), checks the password (a wrong
+/// one counts toward lockout, 52e), then disabled (533), account expired (701), must change
+/// (773) and password expired (532), in AD's order. Success clears the bad-password count.
+pub async fn bind(dc: &Dc, name: &str, password: &str) -> Result<Principal, BindError> {
     let dit = dc.snapshot();
     let info = &dc.domain.info;
     let k = known();
     let id = find_account(&dit, info, name).ok_or(BindError(BindFailure::NoSuchUser))?;
-    let e = dit.get(id).ok_or(BindError(BindFailure::NoSuchUser))?;
-    let now = dc.clock.now();
-    let head = dit.root().and_then(|r| dit.get(r));
-    let policy = |a: &str| head.and_then(|h| h.int(schema().id(a))).unwrap_or(0);
-    let lockout = e.int(k.lockout_time).unwrap_or(0);
-    if lockout != 0 {
-        // Durations are stored as negative 100-ns intervals; i64::MIN and 0 mean "forever".
-        let duration = policy("lockoutDuration");
-        if duration == 0
-            || duration == i64::MIN
-            || lockout.saturating_sub(duration) > now.filetime()
-        {
-            return Err(BindError(BindFailure::LockedOut));
-        }
+    let e = dit
+        .get(id)
+        .ok_or(BindError(BindFailure::NoSuchUser))?
+        .clone();
+    let now = dc.clock.now().filetime();
+    let pol = crate::fgpp::effective(&dit, id);
+    let state = lockout_state(&e);
+    if crate::policy::is_locked(&pol, &state, now) {
+        return Err(BindError(BindFailure::LockedOut));
     }
     if e.nt_hash != Some(NtHash::of(password)) {
+        let _ = record_bad_password(dc, &dit.dn(id)).await;
         return Err(BindError(BindFailure::BadPassword));
     }
     let flags = e.int(k.uac).unwrap_or(0);
@@ -593,24 +709,70 @@ pub fn authenticate(dc: &Dc, name: &str, password: &str) -> Result<Principal, Bi
         return Err(BindError(BindFailure::Disabled));
     }
     let expires = e.int(k.account_expires).unwrap_or(0);
-    if expires != 0 && expires != 0x7FFF_FFFF_FFFF_FFFF && expires < now.filetime() {
+    if expires != 0 && expires != 0x7FFF_FFFF_FFFF_FFFF && expires < now {
         return Err(BindError(BindFailure::AccountExpired));
     }
-    let last_set = e.int(k.pwd_last_set).unwrap_or(0);
     // Only normal user accounts have expiring passwords (machine and gMSA accounts do not).
     if flags & uac::DONT_EXPIRE == 0 && flags & uac::NORMAL != 0 {
+        let last_set = e.int(k.pwd_last_set).unwrap_or(0);
         if last_set == 0 {
             return Err(BindError(BindFailure::MustChange));
         }
-        let max_age = policy("maxPwdAge");
-        if max_age != 0 && max_age != i64::MIN && last_set.saturating_sub(max_age) < now.filetime()
+        if let Some(max) = pol.max_age
+            && last_set.saturating_add(max as i64) < now
         {
             return Err(BindError(BindFailure::PasswordExpired));
         }
+    }
+    if state.bad_pwd_count != 0 || state.lockout_time != 0 {
+        let dn = dit.dn(id);
+        let _ = dc
+            .write(|txn| {
+                let id = resolve(&txn.dit, &dn)?;
+                let mut e = (**txn.dit.get(id).expect("resolved")).clone();
+                let next = crate::policy::record_success(&lockout_state(&e));
+                store_lockout(&mut e, &next);
+                txn.put(e).map_err(|c| DirError::Other(c.to_string()))
+            })
+            .await;
     }
     Ok(Principal {
         id,
         dn: dit.dn(id),
         account: format!("{}\\{}", info.netbios, e.text(k.sam).unwrap_or_default()),
+        sids: crate::security::token_sids(&dit, info, id),
     })
+}
+
+/// A modify of the root DSE: `runProtectAdminGroupsTask: 1` runs SDProp now (as on AD); other
+/// operational attributes are refused.
+pub async fn modify_root_dse(dc: &Dc, ctx: &OpCtx, changes: Vec<Change>) -> Result<(), DirError> {
+    let p = ctx.require_bind()?;
+    for c in &changes {
+        if !c.attr.eq_ignore_ascii_case("runProtectAdminGroupsTask") {
+            return Err(DirError::Unwilling(
+                diag::will_not_perform(0x20B2, 0x0C09_0D8A).to_string(),
+            ));
+        }
+    }
+    // AD requires an administrator here; the lab asks for Domain Admins or Administrators.
+    let info = &dc.domain.info;
+    let admin = p.sids.iter().any(|s| {
+        *s == info.sid.with_rid(512)
+            || *s
+                == ad_types::Sid {
+                    authority: 5,
+                    sub: vec![32, 544],
+                }
+    });
+    if !admin {
+        return Err(DirError::Access(diag::insufficient_rights().to_string()));
+    }
+    dc.write(|txn| crate::sdprop::run(txn).map(|_| ())).await
+}
+
+/// Runs SDProp on `dc` now (the lab's and the control API's trigger); returns how many objects it
+/// changed.
+pub async fn run_sdprop(dc: &Dc) -> Result<usize, DirError> {
+    dc.write(crate::sdprop::run).await
 }

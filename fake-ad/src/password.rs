@@ -92,24 +92,44 @@ pub fn classify(ctx: &OpCtx, mods: &[(PwdMod, Vec<Vec<u8>>)]) -> Result<Password
     }
 }
 
-/// Applies a decoded password write to `target` (already cloned for this write).
+/// Applies a decoded password write to `target` (already cloned for this write), in AD's order:
+/// the right (Reset or Change Password), the old password of a change, the policy; then the new
+/// hash, the history, and pwdLastSet (now if the writer holds Unexpire Password, else 0).
 pub fn apply(
     ctx: &OpCtx,
     txn: &Txn,
     target: &mut Entry,
     write: &PasswordWrite,
 ) -> Result<(), DirError> {
+    crate::gate::password_access(ctx, txn, target, write)?;
     if let PasswordWrite::Change { old, .. } = write
         && target.nt_hash != Some(NtHash::of(old))
     {
-        return Err(DirError::Constraint(
-            diag::constraint_att(0x56, 0x0319_0F80, "9005a (unicodePwd)").to_string(),
-        ));
+        return Err(crate::gate::wrong_old_password(ctx, txn, target));
     }
-    crate::gate::admit_password(ctx, txn, target, write)?;
-    target.nt_hash = Some(NtHash::of(write.new_password()));
-    target.set_one(known().pwd_last_set, Value::Int(txn.now.filetime()));
+    crate::gate::password_policy(ctx, txn, target, write)?;
+    let new = NtHash::of(write.new_password());
+    let keep = crate::fgpp::effective(&txn.dit, target.id).history;
+    set_hash(target, new, keep);
+    let when = if crate::gate::holds_unexpire(ctx, txn) {
+        txn.now.filetime()
+    } else {
+        0
+    };
+    target.set_one(known().pwd_last_set, Value::Int(when));
     Ok(())
+}
+
+/// Makes `new` the current password hash and pushes it on the history (kept to `keep`).
+pub fn set_hash(target: &mut Entry, new: NtHash, keep: u32) {
+    let mut history = std::mem::take(&mut target.pwd_history);
+    if history.is_empty()
+        && let Some(cur) = target.nt_hash
+    {
+        history.push(cur);
+    }
+    target.pwd_history = crate::policy::push_history(&history, new, keep);
+    target.nt_hash = Some(new);
 }
 
 #[cfg(test)]

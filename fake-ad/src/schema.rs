@@ -35,6 +35,8 @@ pub enum Syntax {
     Time,
     /// unicodePwd: write-only, kept as an NT hash, never returned.
     Password,
+    /// nTSecurityDescriptor: kept as the entry's hash-consed descriptor.
+    Sd,
 }
 
 /// Who may write an attribute and when it is returned.
@@ -113,7 +115,7 @@ const ATTRS: &[(&str, Syntax, bool, Kind)] = &[
     ("member", Dn, false, User),
     ("memberOf", Dn, false, Constructed),
     ("groupType", Int, true, User),
-    ("nTSecurityDescriptor", Bytes, true, User),
+    ("nTSecurityDescriptor", Sd, true, User),
     ("unicodePwd", Password, true, User),
     ("ou", Text, true, User),
     ("dc", Text, true, User),
@@ -198,6 +200,27 @@ pub fn schema() -> &'static Schema {
             .collect();
         Schema { attrs, by_name }
     })
+}
+
+impl AttrDef {
+    /// The attribute's schemaIDGUID where the lab needs the real one (rights are granted on it),
+    /// else a stable GUID derived from its name.
+    pub fn schema_guid(&self) -> uuid::Uuid {
+        match self.name {
+            "pwdLastSet" => ad_types::rights::ATTR_PWD_LAST_SET,
+            "lockoutTime" => ad_types::rights::ATTR_LOCKOUT_TIME,
+            name => {
+                let mut h: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+                for b in name.to_ascii_lowercase().bytes() {
+                    h ^= u128::from(b);
+                    h = h.wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013B);
+                }
+                uuid::Builder::from_u128(h)
+                    .with_version(uuid::Version::Custom)
+                    .into_uuid()
+            }
+        }
+    }
 }
 
 impl Schema {

@@ -21,6 +21,8 @@ pub struct Selection {
     pub named: Vec<AttrId>,
     /// Names only, no values.
     pub types_only: bool,
+    /// Which descriptor parts nTSecurityDescriptor returns (SD flags: 1 owner, 2 group, 4 DACL).
+    pub sd_flags: i32,
 }
 
 impl Selection {
@@ -127,7 +129,7 @@ pub fn render(dit: &Dit, domain_dns: &str, id: EntryId, sel: &Selection) -> Opti
     };
     for (a, vals) in &e.attrs {
         let def = schema().def(*a);
-        if def.syntax == Syntax::Password || !sel.wants(*a) {
+        if def.syntax == Syntax::Password || def.syntax == Syntax::Sd || !sel.wants(*a) {
             continue;
         }
         push(*a, vals.iter().map(encode).collect());
@@ -137,6 +139,31 @@ pub fn render(dit: &Dit, domain_dns: &str, id: EntryId, sel: &Selection) -> Opti
     }
     if sel.wants(k.dn) {
         push(k.dn, vec![dn.clone().into_bytes()]);
+    }
+    let sd_attr = schema().id("nTSecurityDescriptor");
+    if sel.named.contains(&sd_attr)
+        && let Some(sd) = &e.sd
+    {
+        let mut part = (**sd).clone();
+        if sel.sd_flags & 0x1 == 0 {
+            part.owner = None;
+        }
+        if sel.sd_flags & 0x2 == 0 {
+            part.group = None;
+        }
+        if sel.sd_flags & 0x4 == 0 {
+            part.dacl = None;
+            part.control &= !ad_types::sd::SE_DACL_PRESENT;
+        }
+        part.sacl = None;
+        part.control &= !ad_types::sd::SE_SACL_PRESENT;
+        push(sd_attr, vec![part.to_bytes()]);
+    }
+    let pso_attr = schema().id("msDS-ResultantPSO");
+    if sel.named.contains(&pso_attr)
+        && let Some(p) = crate::fgpp::resultant_pso(dit, id)
+    {
+        push(pso_attr, vec![dit.dn(p).into_bytes()]);
     }
     if sel.wants(k.member_of) {
         push(

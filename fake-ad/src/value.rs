@@ -88,7 +88,7 @@ impl Value {
                     .ok_or(SyntaxError)?
                     .unix_secs(),
             ),
-            Syntax::Dn | Syntax::Password => return Err(SyntaxError),
+            Syntax::Dn | Syntax::Password | Syntax::Sd => return Err(SyntaxError),
         })
     }
 

@@ -82,6 +82,7 @@ pub async fn run(cmd: LdifCommand) -> Result<(), CliError> {
                             id: admin,
                             dn: dit.dn(admin),
                             account: format!("{}\\Administrator", d.spec.netbios),
+                            sids: fake_ad::security::token_sids(&dit, &d.domain.info, admin),
                         }),
                         tls: true,
                         ..OpCtx::default()

@@ -155,6 +155,7 @@ fn populate(
     };
     set_password(txn, svc, &creds.service)?;
     let max_age = d.policy.max_age_days as i64 * DAY;
+    let mut protect = Vec::new();
     for u in &d.users {
         let parent = match &u.ou {
             Some(ou) => *ous
@@ -199,8 +200,7 @@ fn populate(
                     let f = e.int(k.uac).unwrap_or(uac::NORMAL);
                     e.set_one(k.uac, Value::Int(f | uac::DISABLED));
                 }
-                // Inheritance is a security-descriptor state: applied with issue [B].
-                UserState::Protected => {}
+                UserState::Protected => protect.push(id),
             }
         }
         txn.put(e)
@@ -213,5 +213,22 @@ fn populate(
             add_member(txn, gid, id)?;
         }
     }
+    // The sync account's writeback rights on the domain root (facts §3.1), inherited to users.
+    let svc_sid = match txn
+        .dit
+        .get(svc)
+        .and_then(|e| e.first(k.object_sid).cloned())
+    {
+        Some(Value::Bytes(b)) => {
+            ad_types::Sid::from_bytes(&b).map_err(|e| DirError::Other(e.to_string()))?
+        }
+        _ => return Err(DirError::Other("service account has no SID".into())),
+    };
+    fake_ad::security::grant(txn, wk.head, &fake_ad::security::writeback_aces(&svc_sid))?;
+    for id in protect {
+        fake_ad::security::protect(txn, id)?;
+    }
+    // The lab runs SDProp at start, so protected-group members (dave) are stamped at once.
+    fake_ad::sdprop::run(txn)?;
     Ok(())
 }

@@ -167,7 +167,7 @@ impl Session {
         self.ctx.controls = ctrls;
         match msg.op {
             LdapOp::BindRequest(req) => reply(LdapOp::BindResponse(LdapBindResponse {
-                res: self.bind(req),
+                res: self.bind(req).await,
                 saslcreds: None,
             })),
             LdapOp::UnbindRequest => Response::Unbind,
@@ -187,7 +187,11 @@ impl Session {
                         values: m.modification.vals,
                     })
                     .collect();
-                let r = ops::modify(&self.dc, &self.ctx, &req.dn, changes).await;
+                let r = if req.dn.is_empty() {
+                    ops::modify_root_dse(&self.dc, &self.ctx, changes).await
+                } else {
+                    ops::modify(&self.dc, &self.ctx, &req.dn, changes).await
+                };
                 self.log("modify", &req.dn, &r);
                 reply(LdapOp::ModifyResponse(result_of(&r)))
             }
@@ -270,7 +274,7 @@ impl Session {
         }
     }
 
-    fn bind(&mut self, req: LdapBindRequest) -> LdapResult {
+    async fn bind(&mut self, req: LdapBindRequest) -> LdapResult {
         self.ctx.bound = None;
         self.pages.clear();
         if req.version != 3 && req.version != 2 {
@@ -282,7 +286,7 @@ impl Session {
             LdapBindCred::Simple(pw) if pw.is_empty() => failed(&DirError::Unwilling(
                 "unauthenticated bind (a name without a password) is not allowed".into(),
             )),
-            LdapBindCred::Simple(pw) => match ops::authenticate(&self.dc, &req.dn, &pw) {
+            LdapBindCred::Simple(pw) => match ops::bind(&self.dc, &req.dn, &pw).await {
                 Ok(p) => {
                     info!(dc = %self.dc.host, peer = %self.peer, who = %p.account, "bind");
                     self.ctx.bound = Some(p);
@@ -350,7 +354,10 @@ impl Session {
                     Ok(ids) => (
                         dit,
                         VecDeque::from(ids),
-                        Selection::parse(&req.attrs, req.typesonly),
+                        Selection {
+                            sd_flags: self.ctx.controls.sd_flags.unwrap_or(0x7),
+                            ..Selection::parse(&req.attrs, req.typesonly)
+                        },
                     ),
                     Err(e) => return vec![done(failed(&e), Vec::new())],
                 }
