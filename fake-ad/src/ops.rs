@@ -396,6 +396,18 @@ fn parse_sd(vals: &[Vec<u8>]) -> Result<ad_types::sd::SecurityDescriptor, DirErr
     }
 }
 
+fn policy_range(def: &AttrDef, why: &str) -> DirError {
+    tracing::debug!(attr = def.name, why, "policy value out of range");
+    DirError::Constraint(
+        diag::constraint_att(
+            0x57,
+            0x0315_1A3D,
+            &format!("{} ({})", def.diag_id, def.name),
+        )
+        .to_string(),
+    )
+}
+
 /// LDAP modify. unicodePwd goes through the password path; nTSecurityDescriptor replaces the
 /// parts the SD flags control names and re-inherits; every other attribute needs write-property.
 pub async fn modify(
@@ -465,6 +477,21 @@ pub async fn modify(
             for (def, op, raw) in &typed {
                 let vals = parse_values(&txn.dit, def, raw)?;
                 apply_change(ctx, txn, &mut e, def, *op, vals, pwd.is_some())?;
+            }
+            // Policy attributes on the domain head or a PSO must be in AD's ranges.
+            if !typed.is_empty() && (e.parent.is_none() || e.is("msDS-PasswordSettings")) {
+                for (def, _, _) in &typed {
+                    if let Some(v) = e.int(def.id) {
+                        crate::policy::validate_policy_value(def.name, v)
+                            .map_err(|m| policy_range(def, &m))?;
+                    }
+                }
+                let eff = if e.parent.is_none() {
+                    crate::policy::EffectivePolicy::from_domain_head(&e)
+                } else {
+                    crate::policy::EffectivePolicy::from_pso(&e)
+                };
+                crate::policy::validate_policy(&eff).map_err(|m| policy_range(typed[0].0, &m))?;
             }
             let mut sd_changed = false;
             if let Some(given) = &new_sd {

@@ -16,7 +16,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use crate::control::{AdvanceClock, ClockStatus, LabControl};
+use crate::control::{
+    AdvanceClock, ClockStatus, ControlError, LabControl, Reply, RunSdprop, SdpropRun,
+};
 use crate::credentials::Credentials;
 use crate::populate::{self, BuiltDomain};
 use crate::ready::{ReadyDc, ReadyDomain, ReadyFile};
@@ -110,6 +112,7 @@ pub struct DcEndpoint {
 
 struct Core {
     clock: Clock,
+    domains: Vec<BuiltDomain>,
 }
 
 impl LabControl for Core {
@@ -126,6 +129,44 @@ impl LabControl for Core {
     fn advance_clock(&self, by: AdvanceClock) -> ClockStatus {
         self.clock.advance(Duration::from_secs(by.advance_secs));
         self.clock()
+    }
+
+    fn sdprop(&self, req: RunSdprop) -> Reply<'_, Result<Vec<SdpropRun>, ControlError>> {
+        Box::pin(async move {
+            let targets: Vec<&BuiltDomain> = match &req.domain {
+                Some(d) => {
+                    let found: Vec<_> = self
+                        .domains
+                        .iter()
+                        .filter(|b| b.spec.dns.eq_ignore_ascii_case(d))
+                        .collect();
+                    if found.is_empty() {
+                        return Err(ControlError {
+                            error: format!("no domain {d}"),
+                            status: 404,
+                        });
+                    }
+                    found
+                }
+                None => self.domains.iter().collect(),
+            };
+            let mut runs = Vec::new();
+            for d in targets {
+                let pdc = d.domain.dcs()[0].clone();
+                let changed = fake_ad::ops::run_sdprop(&pdc)
+                    .await
+                    .map_err(|e| ControlError {
+                        error: e.to_string(),
+                        status: 500,
+                    })?;
+                runs.push(SdpropRun {
+                    domain: d.spec.dns.clone(),
+                    dc: pdc.name.clone(),
+                    changed,
+                });
+            }
+            Ok(runs)
+        })
     }
 }
 
@@ -301,6 +342,7 @@ impl Lab {
         }
         let core: Arc<dyn LabControl> = Arc::new(Core {
             clock: clock.clone(),
+            domains: domains.clone(),
         });
         let caddr = SocketAddr::from(([127, 0, 0, 1], opts.control_port.unwrap_or(0)));
         let cl = TokioNet
