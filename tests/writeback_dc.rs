@@ -827,3 +827,42 @@ fn the_control_api_runs_sdprop() {
     assert!(post(r#"{"domain":"nowhere.lab"}"#).starts_with("HTTP/1.1 404"));
     assert!(post(r#"{"bogus":1}"#).starts_with("HTTP/1.1 422"));
 }
+
+#[test]
+fn the_old_password_window_knob() {
+    let lab = Running::default();
+    let dc = lab.lab().endpoint("contoso.lab", "DC1").unwrap().dc.clone();
+    let mut c = svc(&lab);
+    // Off by default: the previous password fails at once.
+    assert_rc(&reset_as(&mut c, ALICE, "Window-Passw0rd1", true), 0, "");
+    assert!(
+        bind(&lab, "alice@contoso.lab", USER_PW)
+            .text
+            .contains("data 52e")
+    );
+    // Five minutes: the previous password binds until the window closes; older ones do not count.
+    dc.old_password_window
+        .store(300, std::sync::atomic::Ordering::Relaxed);
+    assert_rc(&reset_as(&mut c, ALICE, "Window-Passw0rd2", true), 0, "");
+    bind(&lab, "alice@contoso.lab", "Window-Passw0rd1")
+        .success()
+        .unwrap();
+    let mut admin = lab.admin();
+    let before = attr(&mut admin, ALICE, "badPwdCount");
+    assert!(
+        bind(&lab, "alice@contoso.lab", USER_PW)
+            .text
+            .contains("data 52e")
+    );
+    assert_eq!(
+        attr(&mut admin, ALICE, "badPwdCount"),
+        before,
+        "a password older than the previous one is not counted"
+    );
+    lab.lab().clock.advance(Duration::from_secs(301));
+    assert!(
+        bind(&lab, "alice@contoso.lab", "Window-Passw0rd1")
+            .text
+            .contains("data 52e")
+    );
+}

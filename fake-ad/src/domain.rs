@@ -102,6 +102,7 @@ impl Domain {
             store,
             clock,
             refusals: Default::default(),
+            old_password_window: Default::default(),
         });
         self.dcs.lock().expect("dcs lock").push(dc.clone());
         dc
@@ -160,6 +161,9 @@ pub struct Dc {
     pub clock: Clock,
     /// Why this DC refused recent writes.
     pub refusals: crate::refusal::RefusalLog,
+    /// How long after a change the previous password still binds, in lab seconds (facts §2.4's
+    /// OldPasswordAllowedPeriod as Samba applies it to simple binds); 0 = never (the default).
+    pub old_password_window: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Dc {

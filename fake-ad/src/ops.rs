@@ -727,8 +727,23 @@ pub async fn bind(dc: &Dc, name: &str, password: &str) -> Result<Principal, Bind
     if crate::policy::is_locked(&pol, &state, now) {
         return Err(BindError(BindFailure::LockedOut));
     }
-    if e.nt_hash != Some(NtHash::of(password)) {
-        let _ = record_bad_password(dc, &dit.dn(id)).await;
+    let given = NtHash::of(password);
+    if e.nt_hash != Some(given) {
+        // Within the old-password window the previous password still binds, and older ones
+        // fail without counting (Samba's reading of KB 906305; off by default).
+        let window = dc
+            .old_password_window
+            .load(std::sync::atomic::Ordering::Relaxed) as i64
+            * 10_000_000;
+        let last_set = e.int(k.pwd_last_set).unwrap_or(0);
+        let recent =
+            window > 0 && last_set != 0 && now - last_set < window && e.pwd_history.len() >= 2;
+        if recent && e.pwd_history.get(1) == Some(&given) {
+            return Ok(principal(&dit, info, id, &e));
+        }
+        if !(recent && e.pwd_history.iter().skip(2).any(|h| *h == given)) {
+            let _ = record_bad_password(dc, &dit.dn(id)).await;
+        }
         return Err(BindError(BindFailure::BadPassword));
     }
     let flags = e.int(k.uac).unwrap_or(0);
@@ -763,12 +778,20 @@ pub async fn bind(dc: &Dc, name: &str, password: &str) -> Result<Principal, Bind
             })
             .await;
     }
-    Ok(Principal {
+    Ok(principal(&dit, info, id, &e))
+}
+
+fn principal(dit: &Dit, info: &DomainInfo, id: EntryId, e: &Entry) -> Principal {
+    Principal {
         id,
         dn: dit.dn(id),
-        account: format!("{}\\{}", info.netbios, e.text(k.sam).unwrap_or_default()),
-        sids: crate::security::token_sids(&dit, info, id),
-    })
+        account: format!(
+            "{}\\{}",
+            info.netbios,
+            e.text(known().sam).unwrap_or_default()
+        ),
+        sids: crate::security::token_sids(dit, info, id),
+    }
 }
 
 /// A modify of the root DSE: `runProtectAdminGroupsTask: 1` runs SDProp now (as on AD); other

@@ -59,6 +59,7 @@ fn domain(dns: &str, netbios: &str, engine: Engine, dcs: &[&str], agents: u32) -
             .map(|n| DcSpec {
                 name: n.to_string(),
                 site: "Default-First-Site-Name".into(),
+                old_password_window_min: 0,
             })
             .collect(),
         policy: lab_policy(),

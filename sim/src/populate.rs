@@ -54,7 +54,12 @@ pub async fn build(
         for d in &forest.domains {
             let domain = Domain::new(&d.dns, &d.netbios, &root, seed);
             for (i, dc) in d.dcs.iter().enumerate() {
-                domain.add_dc(&dc.name, &dc.site, i == 0, store.clone(), clock.clone());
+                let new_dc =
+                    domain.add_dc(&dc.name, &dc.site, i == 0, store.clone(), clock.clone());
+                new_dc.old_password_window.store(
+                    u64::from(dc.old_password_window_min) * 60,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
             }
             if fresh {
                 let pdc = domain.dcs()[0].clone();

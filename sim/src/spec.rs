@@ -90,6 +90,10 @@ pub struct DcSpec {
     /// Its AD site.
     #[serde(default = "default_site")]
     pub site: String,
+    /// Minutes the previous password still binds after a change (0 = off; Windows' behaviour
+    /// for simple binds is unconfirmed, see README).
+    #[serde(default)]
+    pub old_password_window_min: u32,
 }
 
 fn default_site() -> String {
