@@ -138,6 +138,7 @@ struct Inner {
     scale: f64,
     offset_ns: AtomicI64,
     high_water: AtomicU64,
+    moved: tokio::sync::Notify,
 }
 
 impl Clock {
@@ -161,6 +162,7 @@ impl Clock {
                 scale,
                 offset_ns: AtomicI64::new(config.offset.as_nanos() as i64),
                 high_water: AtomicU64::new(config.high_water.0),
+                moved: tokio::sync::Notify::new(),
             }),
         }
     }
@@ -198,6 +200,27 @@ impl Clock {
         self.inner
             .offset_ns
             .fetch_add(d.as_nanos() as i64, Ordering::AcqRel);
+        self.inner.moved.notify_waiters();
+    }
+
+    /// Sleeps until the lab clock reads `t` or later; wakes early (and re-checks) when the clock
+    /// is moved forward, so a jump of the clock fires every timer it passes.
+    pub async fn sleep_until(&self, t: LabTime) {
+        loop {
+            let moved = self.inner.moved.notified();
+            tokio::pin!(moved);
+            moved.as_mut().enable();
+            let now = self.now();
+            if now >= t {
+                return;
+            }
+            let wait = Duration::from_nanos(t.0 - now.0);
+            tokio::select! {
+                biased;
+                _ = moved => {}
+                _ = tokio::time::sleep(self.real(wait)) => {}
+            }
+        }
     }
 
     /// Lab seconds per real second.
@@ -255,5 +278,16 @@ mod tests {
         clock.advance(Duration::from_secs(100));
         assert_eq!(clock.now().unix_secs(), 2300);
         assert_eq!(clock.high_water().unix_secs(), 2300);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_jump_wakes_sleepers() {
+        let clock = Clock::starting_at(LabTime::from_unix_secs(1000));
+        let c2 = clock.clone();
+        let sleeper = tokio::spawn(async move { c2.sleep_until(LabTime::from_unix_secs(4600)).await });
+        tokio::task::yield_now().await;
+        assert!(!sleeper.is_finished());
+        clock.advance(Duration::from_secs(3600));
+        tokio::time::timeout(Duration::from_secs(1), sleeper).await.unwrap().unwrap();
     }
 }
