@@ -184,6 +184,7 @@ pub fn fresh_domain(
         nt_hash: None,
         pwd_history: Vec::new(),
         sd: None,
+        meta: Vec::new(),
     };
     head.set(
         k.object_class,
@@ -569,5 +570,7 @@ pub async fn copy_to_replicas(pdc: &Dc) -> Result<(), DirError> {
         }
         dc.adopt((*dit).clone()).await?;
     }
+    // Every DC now holds the whole tree: nothing of the build is left to replicate.
+    pdc.domain.repl.lock().expect("repl lock").queue.clear();
     Ok(())
 }

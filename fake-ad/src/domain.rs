@@ -2,7 +2,7 @@
 //! runs on a cheap clone of that copy and replaces it only if the whole operation succeeded, then
 //! waits for the store to make it durable before it is answered.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use ad_types::Sid;
@@ -14,6 +14,8 @@ use crate::dit::Dit;
 use crate::dn::Rdn;
 use crate::entry::Entry;
 use crate::error::DirError;
+use crate::replication::{Delivery, ReplState, Update};
+use crate::schema::AttrId;
 use crate::schema::known;
 use crate::store::{Batch, Store};
 use crate::value::{EntryId, Value};
@@ -50,6 +52,12 @@ pub struct Domain {
     pub info: DomainInfo,
     alloc: Mutex<Alloc>,
     dcs: Mutex<Vec<Arc<Dc>>>,
+    /// What is in flight between this domain's DCs.
+    pub repl: Mutex<ReplState>,
+    /// Woken when a delivery is queued (the replication task sleeps on it).
+    pub repl_kick: tokio::sync::Notify,
+    /// One pump at a time.
+    pump_lock: tokio::sync::Mutex<()>,
 }
 
 /// First RID handed to objects created after the well-known ones.
@@ -80,6 +88,9 @@ impl Domain {
                 rng,
             }),
             dcs: Mutex::new(Vec::new()),
+            repl: Mutex::new(ReplState::default()),
+            repl_kick: tokio::sync::Notify::new(),
+            pump_lock: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -92,7 +103,11 @@ impl Domain {
         store: Arc<dyn Store>,
         clock: Clock,
     ) -> Arc<Dc> {
+        let index = self.dcs.lock().expect("dcs lock").len() as u16 + 1;
         let dc = Arc::new(Dc {
+            index,
+            stopped: Default::default(),
+            delays: Default::default(),
             name: name.to_string(),
             host: format!("{}.{}", name.to_ascii_lowercase(), self.info.dns),
             site: site.to_string(),
@@ -130,6 +145,139 @@ impl Domain {
         )
     }
 
+    /// Queues an originating write's updates to every partner of `from`; returns the replication
+    /// state to persist with the write.
+    fn originate(
+        &self,
+        from: &Dc,
+        updates: Vec<Update>,
+        now: runtime::LabTime,
+    ) -> (String, String) {
+        let urgent = updates
+            .iter()
+            .any(|u| u.attrs.iter().any(|a| crate::replication::is_urgent(*a)));
+        let password = updates
+            .iter()
+            .any(|u| u.attrs.contains(&known().unicode_pwd));
+        let updates = Arc::new(updates);
+        let mut st = self.repl.lock().expect("repl lock");
+        let mut nth = 0;
+        for to in self.dcs.lock().expect("dcs lock").iter() {
+            if to.name == from.name {
+                continue;
+            }
+            let same_site = to.site.eq_ignore_ascii_case(&from.site);
+            // Password changes reach the PDC emulator at once (MS-SAMS forwarding).
+            let now_please = urgent || (password && to.pdc);
+            let at = crate::replication::due(&st.topology, now, same_site, nth, now_please);
+            if same_site {
+                nth += 1;
+            }
+            st.seq += 1;
+            let key = (at.0, st.seq);
+            st.queue.insert(
+                key,
+                Delivery {
+                    from: from.name.clone(),
+                    to: to.name.clone(),
+                    updates: updates.clone(),
+                },
+            );
+        }
+        let meta = self.repl_meta(&st);
+        drop(st);
+        self.repl_kick.notify_waiters();
+        meta
+    }
+
+    fn repl_meta(&self, st: &ReplState) -> (String, String) {
+        (
+            format!("repl/{}", self.info.dns),
+            serde_json::to_string(st).expect("replication state serializes"),
+        )
+    }
+
+    /// Restores in-flight replication from its persisted state.
+    pub fn restore_repl(&self, json: &str) -> Result<(), String> {
+        let st: ReplState = serde_json::from_str(json)
+            .map_err(|e| format!("replication state of {}: {e}", self.info.dns))?;
+        *self.repl.lock().expect("repl lock") = st;
+        Ok(())
+    }
+
+    /// When the next delivery is due, if any.
+    pub fn next_due(&self) -> Option<runtime::LabTime> {
+        self.repl
+            .lock()
+            .expect("repl lock")
+            .queue
+            .keys()
+            .next()
+            .map(|(t, _)| runtime::LabTime(*t))
+    }
+
+    /// Applies every delivery due at `now` whose receiver is up and whose link is not cut (those
+    /// wait, and are retried on the next pump). Returns how many were applied.
+    pub async fn pump(&self, now: runtime::LabTime) -> usize {
+        let _one = self.pump_lock.lock().await;
+        let mut applied = 0;
+        loop {
+            let next = {
+                let st = self.repl.lock().expect("repl lock");
+                st.queue
+                    .iter()
+                    .take_while(|((t, _), _)| *t <= now.0)
+                    .find(|(_, d)| {
+                        let up = self.dc(&d.to).is_some_and(|dc| {
+                            !dc.stopped.load(std::sync::atomic::Ordering::Relaxed)
+                        });
+                        let cut = st
+                            .cut
+                            .contains(&(d.from.to_uppercase(), d.to.to_uppercase()));
+                        up && !cut
+                    })
+                    .map(|(k, d)| (*k, d.clone()))
+            };
+            let Some((key, delivery)) = next else { break };
+            let Some(dc) = self.dc(&delivery.to) else {
+                break;
+            };
+            let updates = delivery.updates.clone();
+            let result = dc
+                .write_with(
+                    false,
+                    |txn| {
+                        txn.apply(&updates);
+                        Ok(())
+                    },
+                    |st_meta| {
+                        let mut st = self.repl.lock().expect("repl lock");
+                        st.queue.remove(&key);
+                        st_meta.push(self.repl_meta(&st));
+                    },
+                )
+                .await;
+            if result.is_err() {
+                break;
+            }
+            applied += 1;
+        }
+        applied
+    }
+
+    /// Cuts (or heals) replication from `from` to `to` (both directions when `both`).
+    pub fn set_link(&self, from: &str, to: &str, cut: bool) {
+        let mut st = self.repl.lock().expect("repl lock");
+        let key = (from.to_uppercase(), to.to_uppercase());
+        if cut {
+            st.cut.insert(key);
+        } else {
+            st.cut.remove(&key);
+        }
+        drop(st);
+        self.repl_kick.notify_waiters();
+    }
+
     /// Restores the allocator from its persisted state.
     pub fn restore_alloc(&self, meta: &str) -> Result<(), String> {
         let mut it = meta.split_whitespace();
@@ -143,8 +291,28 @@ impl Domain {
     }
 }
 
+/// A DC's added response delays (a "slow DC"), lab milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Delays {
+    /// Before every operation.
+    pub all_ms: u64,
+    /// Before binds.
+    pub bind_ms: u64,
+    /// Before searches.
+    pub search_ms: u64,
+    /// Before writes (add, modify, delete).
+    pub modify_ms: u64,
+}
+
 /// A domain controller: its names and its copy of the domain.
 pub struct Dc {
+    /// Its number in the domain (1 = the first DC), the originating DC in metadata.
+    pub index: u16,
+    /// Stopped: listeners refuse and replication to it waits.
+    pub stopped: std::sync::atomic::AtomicBool,
+    /// Added response delays.
+    pub delays: Mutex<Delays>,
     /// `DC1`, `DC2`, …
     pub name: String,
     /// `dc1.contoso.lab`.
@@ -258,18 +426,29 @@ impl Dc {
         &self,
         f: impl FnOnce(&mut Txn) -> Result<T, DirError>,
     ) -> Result<T, DirError> {
+        self.write_with(true, f, |_| {}).await
+    }
+
+    /// A write, originating (replicated to partners) or applying a partner's updates; `also`
+    /// adds lab-wide meta to the same commit, under the tree's lock.
+    pub async fn write_with<T>(
+        &self,
+        originating: bool,
+        f: impl FnOnce(&mut Txn) -> Result<T, DirError>,
+        also: impl FnOnce(&mut Vec<(String, String)>),
+    ) -> Result<T, DirError> {
         let (out, commit) = {
             let mut guard = self.dit.lock().expect("dit lock");
-            let mut txn = Txn {
-                dc: self,
-                dit: (**guard).clone(),
-                changed: BTreeSet::new(),
-                deleted: BTreeSet::new(),
-                allocated: false,
-                now: self.clock.now(),
-            };
+            let mut txn = Txn::new(self, (**guard).clone(), originating);
             let out = f(&mut txn)?;
-            let batch = txn.batch()?;
+            let mut batch = txn.batch()?;
+            let updates = txn.updates();
+            if !updates.is_empty() {
+                batch
+                    .meta
+                    .push(self.domain.originate(self, updates, txn.now));
+            }
+            also(&mut batch.meta);
             *guard = Arc::new(txn.dit);
             (out, self.store.commit(batch))
         };
@@ -291,9 +470,106 @@ pub struct Txn<'a> {
     allocated: bool,
     /// The lab time of this write.
     pub now: runtime::LabTime,
+    originating: bool,
+    repl_attrs: BTreeMap<EntryId, BTreeSet<AttrId>>,
+    created: BTreeSet<EntryId>,
 }
 
-impl Txn<'_> {
+impl<'a> Txn<'a> {
+    fn new(dc: &'a Dc, dit: Dit, originating: bool) -> Txn<'a> {
+        Txn {
+            dc,
+            dit,
+            changed: BTreeSet::new(),
+            deleted: BTreeSet::new(),
+            allocated: false,
+            now: dc.clock.now(),
+            originating,
+            repl_attrs: BTreeMap::new(),
+            created: BTreeSet::new(),
+        }
+    }
+
+    /// The updates this (originating) write sends to partners, in id order.
+    fn updates(&self) -> Vec<Update> {
+        if !self.originating {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for id in self.changed.iter().chain(self.deleted.iter()) {
+            let created = self.created.contains(id);
+            let attrs: Vec<AttrId> = self
+                .repl_attrs
+                .get(id)
+                .map(|s| s.iter().copied().collect())
+                .unwrap_or_default();
+            let entry = self.dit.get(*id).cloned();
+            if entry.is_some() && !created && attrs.is_empty() {
+                continue;
+            }
+            out.push(Update {
+                id: *id,
+                entry,
+                attrs,
+                created,
+            });
+        }
+        out
+    }
+
+    /// Applies a partner's updates, attribute by attribute (higher version, then later time, then
+    /// originating DC wins); not re-replicated.
+    pub fn apply(&mut self, updates: &[Update]) {
+        for u in updates {
+            let Some(incoming) = &u.entry else {
+                if self.dit.get(u.id).is_some() && !self.dit.has_children(u.id) {
+                    self.remove(u.id);
+                }
+                continue;
+            };
+            match self.dit.get(u.id).cloned() {
+                None => {
+                    let _ = self.put_replicated((**incoming).clone());
+                }
+                Some(local) => {
+                    let mut e = (*local).clone();
+                    let mut any = false;
+                    for a in &u.attrs {
+                        if crate::replication::meta_of(incoming, *a)
+                            > crate::replication::meta_of(&e, *a)
+                        {
+                            crate::replication::copy_attr(&mut e, incoming, *a);
+                            any = true;
+                        }
+                    }
+                    if any {
+                        let _ = self.put_replicated(e);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stores a replicated version: local USN and whenChanged, no new metadata.
+    fn put_replicated(&mut self, mut e: Entry) -> Result<(), crate::dit::Conflict> {
+        let k = known();
+        self.dit.usn += 1;
+        let fresh = self.dit.get(e.id).is_none();
+        if fresh {
+            e.set_one(k.usn_created, Value::Int(self.dit.usn));
+        }
+        e.set_one(k.usn_changed, Value::Int(self.dit.usn));
+        e.set_one(k.when_changed, Value::Time(self.now.unix_secs()));
+        let id = e.id;
+        if fresh {
+            self.dit.insert(e)?
+        } else {
+            self.dit.replace(e)?
+        }
+        self.changed.insert(id);
+        self.deleted.remove(&id);
+        Ok(())
+    }
     /// The DC being written.
     pub fn dc(&self) -> &Dc {
         self.dc
@@ -333,6 +609,22 @@ impl Txn<'_> {
         if fresh {
             e.set_one(k.usn_created, Value::Int(usn));
             e.set_one(k.when_created, Value::Time(self.now.unix_secs()));
+            if self.originating {
+                self.created.insert(e.id);
+            }
+        } else if self.originating {
+            let old = self.dit.get(e.id).cloned().expect("exists");
+            let changed = crate::replication::changed_attrs(&old, &e);
+            for a in &changed {
+                let prev = crate::replication::meta_of(&old, *a);
+                let m = crate::replication::AttrMeta {
+                    version: prev.version + 1,
+                    time: self.now.filetime(),
+                    dc: self.dc.index,
+                };
+                crate::replication::set_meta(&mut e, *a, m);
+            }
+            self.repl_attrs.entry(e.id).or_default().extend(changed);
         }
         e.set_one(k.usn_changed, Value::Int(usn));
         e.set_one(k.when_changed, Value::Time(self.now.unix_secs()));
@@ -350,6 +642,14 @@ impl Txn<'_> {
     /// Removes a leaf entry (and its values from every group that listed it).
     pub fn remove(&mut self, id: EntryId) {
         let groups: Vec<EntryId> = self.dit.groups_of(id).collect();
+        if self.originating {
+            for g in &groups {
+                self.repl_attrs
+                    .entry(*g)
+                    .or_default()
+                    .insert(known().member);
+            }
+        }
         if self.dit.remove(id).is_some() {
             self.changed.remove(&id);
             self.deleted.insert(id);
@@ -359,12 +659,15 @@ impl Txn<'_> {
 
     /// Recomputes the inherited ACEs of everything below `id` (after its descriptor changed).
     pub fn reinherit_below(&mut self, id: EntryId) {
-        let mut changed = Vec::new();
-        crate::security::reinherit_below(&mut self.dit, id, |dit, e| {
-            changed.push(e.id);
+        let mut scratch = self.dit.clone();
+        let mut next = Vec::new();
+        crate::security::reinherit_below(&mut scratch, id, |dit, e| {
+            next.push(e.clone());
             let _ = dit.replace(e);
         });
-        self.changed.extend(changed);
+        for e in next {
+            let _ = self.put(e);
+        }
     }
 
     fn batch(&self) -> Result<Batch, DirError> {

@@ -29,6 +29,9 @@ pub struct Entry {
     /// nTSecurityDescriptor, hash-consed.
     #[serde(default, with = "sd_serde")]
     pub sd: Option<crate::security::SdRef>,
+    /// Replication metadata of attributes changed after creation, sorted by id.
+    #[serde(default)]
+    pub meta: Vec<(AttrId, crate::replication::AttrMeta)>,
 }
 
 impl Entry {

@@ -18,6 +18,7 @@ pub mod ops;
 pub mod password;
 pub mod policy;
 pub mod refusal;
+pub mod replication;
 pub mod schema;
 pub mod sdprop;
 pub mod search;

@@ -137,6 +137,7 @@ pub fn create(txn: &mut Txn, obj: NewObject) -> Result<EntryId, DirError> {
         nt_hash: obj.password,
         pwd_history: Vec::new(),
         sd: None,
+        meta: Vec::new(),
     };
     for (a, vs) in obj.attrs {
         e.set(a, vs);
@@ -739,6 +740,19 @@ pub async fn bind(dc: &Dc, name: &str, password: &str) -> Result<Principal, Bind
         let recent =
             window > 0 && last_set != 0 && now - last_set < window && e.pwd_history.len() >= 2;
         if recent && e.pwd_history.get(1) == Some(&given) {
+            return Ok(principal(&dit, info, id, &e));
+        }
+        // A non-PDC DC retries a wrong password on the PDC emulator of its site (which has
+        // every password change at once) before it fails the bind.
+        if !dc.pdc
+            && let Some(pdc) = dc.domain.dcs().into_iter().find(|d| d.pdc)
+            && pdc.site.eq_ignore_ascii_case(&dc.site)
+            && !pdc.stopped.load(std::sync::atomic::Ordering::Relaxed)
+            && pdc
+                .snapshot()
+                .get(id)
+                .is_some_and(|p| p.nt_hash == Some(given))
+        {
             return Ok(principal(&dit, info, id, &e));
         }
         if !(recent && e.pwd_history.iter().skip(2).any(|h| *h == given)) {

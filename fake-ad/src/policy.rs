@@ -413,6 +413,7 @@ mod tests {
             nt_hash: None,
             pwd_history: vec![],
             sd: None,
+            meta: Vec::new(),
         };
         for (a, v) in attrs {
             e.set_one(schema().id(a), v);

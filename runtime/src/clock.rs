@@ -284,10 +284,14 @@ mod tests {
     async fn a_jump_wakes_sleepers() {
         let clock = Clock::starting_at(LabTime::from_unix_secs(1000));
         let c2 = clock.clone();
-        let sleeper = tokio::spawn(async move { c2.sleep_until(LabTime::from_unix_secs(4600)).await });
+        let sleeper =
+            tokio::spawn(async move { c2.sleep_until(LabTime::from_unix_secs(4600)).await });
         tokio::task::yield_now().await;
         assert!(!sleeper.is_finished());
         clock.advance(Duration::from_secs(3600));
-        tokio::time::timeout(Duration::from_secs(1), sleeper).await.unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(1), sleeper)
+            .await
+            .unwrap()
+            .unwrap();
     }
 }

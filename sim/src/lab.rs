@@ -363,6 +363,33 @@ impl Lab {
                 .with_graceful_shutdown(async move { cstop.cancelled().await })
                 .await;
         }));
+        // Replication: one task per domain delivers what is due, sleeping on the lab clock.
+        for d in &domains {
+            let (domain, clock, stop) = (d.domain.clone(), clock.clone(), stop.clone());
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let kicked = domain.repl_kick.notified();
+                    tokio::pin!(kicked);
+                    kicked.as_mut().enable();
+                    domain.pump(clock.now()).await;
+                    let wake = async {
+                        // Anything already due was applied or is held (stopped DC, cut link).
+                        match domain.next_due() {
+                            Some(t) if t > clock.now() => clock.sleep_until(t).await,
+                            _ => std::future::pending().await,
+                        }
+                    };
+                    tokio::select! {
+                        biased;
+                        _ = stop.cancelled() => break,
+                        _ = &mut kicked => {}
+                        _ = wake => {}
+                        // Deliveries held by a stopped DC or a cut link are retried now and then.
+                        _ = clock.sleep(Duration::from_secs(30)) => {}
+                    }
+                }
+            }));
+        }
         // Persist the clock's high-water mark now and then, so a restart never moves time back.
         {
             let (store, clock, stop) = (store.clone(), clock.clone(), stop.clone());
@@ -394,6 +421,21 @@ impl Lab {
             tasks,
             _tmp: tmp,
         })
+    }
+
+    /// Moves the lab clock forward by `d` and applies every replication delivery that became due,
+    /// before returning (tests and the timeline use this instead of sleeping).
+    pub async fn advance(&self, d: Duration) {
+        self.clock.advance(d);
+        self.settle().await;
+    }
+
+    /// Applies every replication delivery due now, in every domain.
+    pub async fn settle(&self) {
+        let now = self.clock.now();
+        for b in &self.domains {
+            b.domain.pump(now).await;
+        }
     }
 
     /// The endpoint of DC `dc` of `domain`.

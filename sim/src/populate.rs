@@ -88,6 +88,12 @@ pub async fn build(
                     .map_err(|e| e.to_string())?
                     .ok_or_else(|| format!("the state has no {key}"))?;
                 domain.restore_alloc(&meta)?;
+                if let Some(repl) = store
+                    .meta(&format!("repl/{}", d.dns))
+                    .map_err(|e| e.to_string())?
+                {
+                    domain.restore_repl(&repl)?;
+                }
             }
             out.push(BuiltDomain {
                 spec: d.clone(),

@@ -1,0 +1,225 @@
+//! fake-ad in time (issue [C]): replication between DCs on the lab clock, never by sleeping.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use common::*;
+use ldap3::{LdapConn, LdapConnSettings, Mod, Scope, SearchEntry};
+
+fn dc(lab: &Running, name: &str) -> LdapConn {
+    let e = lab.lab().endpoint("contoso.lab", name).unwrap();
+    let settings = LdapConnSettings::new().set_config(lab.lab().ca.client_config().unwrap());
+    let mut c = LdapConn::with_settings(settings, &format!("ldaps://{}", e.ldaps)).unwrap();
+    c.simple_bind("CONTOSO\\Administrator", ADMIN_PW)
+        .unwrap()
+        .success()
+        .unwrap();
+    c
+}
+
+fn description(c: &mut LdapConn) -> Vec<String> {
+    let (e, _) = c
+        .search(ALICE, Scope::Base, "(objectClass=*)", vec!["description"])
+        .unwrap()
+        .success()
+        .unwrap();
+    SearchEntry::construct(e[0].clone())
+        .attrs
+        .get("description")
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn advance(lab: &Running, secs: u64) {
+    lab.rt
+        .block_on(lab.lab().advance(Duration::from_secs(secs)));
+}
+
+#[test]
+fn a_write_reaches_the_partner_after_the_notification_delay() {
+    let lab = Running::default();
+    let (mut dc1, mut dc2) = (dc(&lab, "DC1"), dc(&lab, "DC2"));
+    dc1.modify(
+        ALICE,
+        vec![Mod::Replace("description", HashSet::from(["from DC1"]))],
+    )
+    .unwrap()
+    .success()
+    .unwrap();
+    assert_eq!(description(&mut dc1), vec!["from DC1"]);
+    advance(&lab, 14);
+    assert!(description(&mut dc2).is_empty(), "not yet at t+14 s");
+    advance(&lab, 2);
+    assert_eq!(description(&mut dc2), vec!["from DC1"], "there at t+16 s");
+    // Creations and deletions travel too.
+    dc2.add(
+        "OU=Made On DC2,DC=contoso,DC=lab",
+        vec![("objectClass", HashSet::from(["organizationalUnit"]))],
+    )
+    .unwrap()
+    .success()
+    .unwrap();
+    advance(&lab, 16);
+    assert_eq!(
+        dc1.search(
+            "OU=Made On DC2,DC=contoso,DC=lab",
+            Scope::Base,
+            "(objectClass=*)",
+            vec!["1.1"]
+        )
+        .unwrap()
+        .1
+        .rc,
+        0
+    );
+    dc1.delete("OU=Made On DC2,DC=contoso,DC=lab")
+        .unwrap()
+        .success()
+        .unwrap();
+    advance(&lab, 16);
+    assert_eq!(
+        dc2.search(
+            "OU=Made On DC2,DC=contoso,DC=lab",
+            Scope::Base,
+            "(objectClass=*)",
+            vec!["1.1"]
+        )
+        .unwrap()
+        .1
+        .rc,
+        32
+    );
+}
+
+#[test]
+fn urgent_attributes_and_passwords_replicate_at_once() {
+    let lab = Running::default();
+    let (mut dc1, mut dc2) = (dc(&lab, "DC1"), dc(&lab, "DC2"));
+    // bob is locked on both; an unlock on DC2 is urgent.
+    dc2.modify(
+        "CN=Bob Baker,OU=Staff,DC=contoso,DC=lab",
+        vec![Mod::Replace("lockoutTime", HashSet::from(["0"]))],
+    )
+    .unwrap()
+    .success()
+    .unwrap();
+    advance(&lab, 0);
+    let (e, _) = dc1
+        .search(
+            "CN=Bob Baker,OU=Staff,DC=contoso,DC=lab",
+            Scope::Base,
+            "(objectClass=*)",
+            vec!["lockoutTime"],
+        )
+        .unwrap()
+        .success()
+        .unwrap();
+    assert_eq!(
+        SearchEntry::construct(e[0].clone()).attrs["lockoutTime"],
+        vec!["0"]
+    );
+    // A reset on DC2 reaches the PDC (DC1) at once; on DC2 itself the bind works, and a bind on a
+    // lagging non-PDC DC is retried on the PDC.
+    assert_eq!(reset(&mut dc2, ALICE, "Urgent-Passw0rd1").rc, 0);
+    advance(&lab, 0);
+    let mut c = lab.ldaps();
+    c.simple_bind("alice@contoso.lab", "Urgent-Passw0rd1")
+        .unwrap()
+        .success()
+        .unwrap();
+}
+
+#[test]
+fn a_lagging_dc_is_retried_on_the_pdc_and_conflicts_resolve_per_attribute() {
+    let lab = Running::default();
+    let (mut dc1, mut dc2) = (dc(&lab, "DC1"), dc(&lab, "DC2"));
+    // A reset on DC1 (the PDC) has not reached DC2 yet: DC2 retries the bind on the PDC.
+    assert_eq!(reset(&mut dc1, ALICE, "Pdc-Passw0rd1").rc, 0);
+    let e2 = lab.lab().endpoint("contoso.lab", "DC2").unwrap();
+    let settings = LdapConnSettings::new().set_config(lab.lab().ca.client_config().unwrap());
+    let mut on2 = LdapConn::with_settings(settings, &format!("ldaps://{}", e2.ldaps)).unwrap();
+    on2.simple_bind("alice@contoso.lab", "Pdc-Passw0rd1")
+        .unwrap()
+        .success()
+        .unwrap();
+    // Both DCs change description before either hears of the other: the later write wins
+    // everywhere (same version), and an attribute only one side changed is kept.
+    dc1.modify(
+        ALICE,
+        vec![Mod::Replace("description", HashSet::from(["first"]))],
+    )
+    .unwrap()
+    .success()
+    .unwrap();
+    advance(&lab, 1);
+    dc2.modify(
+        ALICE,
+        vec![
+            Mod::Replace("description", HashSet::from(["second"])),
+            Mod::Replace("title", HashSet::from(["lead"])),
+        ],
+    )
+    .unwrap()
+    .success()
+    .unwrap();
+    advance(&lab, 30);
+    assert_eq!(description(&mut dc1), vec!["second"]);
+    assert_eq!(description(&mut dc2), vec!["second"]);
+    // A higher version beats a later time: DC1 changes it twice, DC2 once, later.
+    dc1.modify(
+        ALICE,
+        vec![Mod::Replace("description", HashSet::from(["v+1"]))],
+    )
+    .unwrap()
+    .success()
+    .unwrap();
+    dc1.modify(
+        ALICE,
+        vec![Mod::Replace("description", HashSet::from(["v+2"]))],
+    )
+    .unwrap()
+    .success()
+    .unwrap();
+    advance(&lab, 1);
+    dc2.modify(
+        ALICE,
+        vec![Mod::Replace(
+            "description",
+            HashSet::from(["later but v+1"]),
+        )],
+    )
+    .unwrap()
+    .success()
+    .unwrap();
+    advance(&lab, 30);
+    assert_eq!(description(&mut dc1), vec!["v+2"]);
+    assert_eq!(description(&mut dc2), vec!["v+2"]);
+}
+
+#[test]
+fn pending_replication_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = || sim::LabOptions {
+        state: Some(dir.path().to_path_buf()),
+        ..sim::LabOptions::default()
+    };
+    {
+        let lab = Running::start(opts());
+        let mut dc1 = dc(&lab, "DC1");
+        dc1.modify(
+            ALICE,
+            vec![Mod::Replace("description", HashSet::from(["in flight"]))],
+        )
+        .unwrap()
+        .success()
+        .unwrap();
+        lab.stop();
+    }
+    let lab = Running::start(opts());
+    let mut dc2 = dc(&lab, "DC2");
+    assert!(description(&mut dc2).is_empty());
+    advance(&lab, 20);
+    assert_eq!(description(&mut dc2), vec!["in flight"]);
+}
