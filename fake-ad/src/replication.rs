@@ -222,7 +222,7 @@ mod tests {
         assert_eq!(due(&t, now, true, 2, false).unix_secs(), 1_000_021);
         assert_eq!(due(&t, now, true, 1, true), now);
         let far = due(&t, now, false, 0, true);
-        assert!(far > now && far.unix_secs() % (180 * 60) == 0);
+        assert!(far > now && far.unix_secs().is_multiple_of(180 * 60));
         assert!(
             Topology {
                 inter_site_minutes: 20,
