@@ -223,3 +223,131 @@ fn pending_replication_survives_a_restart() {
     advance(&lab, 20);
     assert_eq!(description(&mut dc2), vec!["in flight"]);
 }
+
+fn control(lab: &Running, method: &str, path: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(lab.lab().control).unwrap();
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out[9..12].parse().unwrap();
+    let body = out.split("\r\n\r\n").nth(1).unwrap_or_default().to_string();
+    (status, body)
+}
+
+#[test]
+fn a_stopped_dc_refuses_then_catches_up() {
+    let lab = Running::default();
+    let mut dc1 = dc(&lab, "DC1");
+    let (st, body) = control(&lab, "POST", "/control/dc/contoso.lab/DC2/stop", "");
+    assert_eq!(st, 200, "{body}");
+    assert!(body.contains(r#""running":false"#));
+    let e2 = lab.lab().endpoint("contoso.lab", "DC2").unwrap().clone();
+    assert!(
+        std::net::TcpStream::connect(e2.ldaps).is_err(),
+        "a stopped DC's listeners refuse"
+    );
+    dc1.modify(
+        ALICE,
+        vec![Mod::Replace(
+            "description",
+            HashSet::from(["while DC2 was down"]),
+        )],
+    )
+    .unwrap()
+    .success()
+    .unwrap();
+    advance(&lab, 60);
+    let (_, repl) = control(&lab, "GET", "/control/replication/contoso.lab", "");
+    assert!(repl.contains(r#""to":"DC2""#), "held for DC2: {repl}");
+    assert_eq!(
+        control(&lab, "POST", "/control/dc/contoso.lab/DC2/start", "").0,
+        200
+    );
+    advance(&lab, 0);
+    let mut dc2 = dc(&lab, "DC2");
+    assert_eq!(description(&mut dc2), vec!["while DC2 was down"]);
+    // Unknown DCs and domains are named.
+    let (st, body) = control(&lab, "POST", "/control/dc/contoso.lab/DC9/stop", "");
+    assert_eq!(st, 404);
+    assert!(body.contains("DC9"), "{body}");
+    assert_eq!(
+        control(&lab, "POST", "/control/dc/nowhere.lab/DC1/stop", "").0,
+        404
+    );
+}
+
+#[test]
+fn a_cut_link_holds_replication_until_healed() {
+    let lab = Running::default();
+    let (mut dc1, mut dc2) = (dc(&lab, "DC1"), dc(&lab, "DC2"));
+    let (st, _) = control(
+        &lab,
+        "POST",
+        "/control/link",
+        r#"{"domain":"contoso.lab","from":"DC1","to":"DC2","cut":true}"#,
+    );
+    assert_eq!(st, 200);
+    dc1.modify(
+        ALICE,
+        vec![Mod::Replace(
+            "description",
+            HashSet::from(["across a cut link"]),
+        )],
+    )
+    .unwrap()
+    .success()
+    .unwrap();
+    advance(&lab, 3600);
+    assert!(description(&mut dc2).is_empty());
+    control(
+        &lab,
+        "POST",
+        "/control/link",
+        r#"{"domain":"contoso.lab","from":"DC1","to":"DC2","cut":false}"#,
+    );
+    advance(&lab, 0);
+    assert_eq!(description(&mut dc2), vec!["across a cut link"]);
+    assert_eq!(
+        control(
+            &lab,
+            "POST",
+            "/control/link",
+            r#"{"domain":"contoso.lab","from":"DC1","to":"DC7","cut":true}"#
+        )
+        .0,
+        404
+    );
+}
+
+#[test]
+fn a_slow_dc_answers_after_its_delay() {
+    let lab = Running::start(sim::LabOptions {
+        time_scale: 1000.0,
+        ..sim::LabOptions::default()
+    });
+    let (st, body) = control(
+        &lab,
+        "POST",
+        "/control/dc/contoso.lab/DC1/delay",
+        r#"{"search_ms":35000}"#,
+    );
+    assert_eq!(st, 200, "{body}");
+    let mut c = dc(&lab, "DC1");
+    let before = lab.lab().clock.now();
+    c.search(ALICE, Scope::Base, "(objectClass=*)", vec!["1.1"])
+        .unwrap()
+        .success()
+        .unwrap();
+    let took = lab.lab().clock.now().0 - before.0;
+    assert!(
+        took >= 35_000_000_000,
+        "the search took {took} ns of lab time"
+    );
+    // Binds were not delayed by a search-only delay; `all_ms` delays everything.
+    assert!(
+        control(&lab, "GET", "/control/dc/contoso.lab/DC1", "")
+            .1
+            .contains(r#""search_ms":35000"#)
+    );
+}

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -65,6 +65,79 @@ pub struct ControlError {
     pub status: u16,
 }
 
+/// What to do to a DC.
+#[derive(Clone, Debug)]
+pub enum DcAction {
+    /// Stop it: listeners refuse, replication to it waits.
+    Stop,
+    /// Start it again on the same addresses.
+    Start,
+    /// Set its added response delays.
+    Delay(fake_ad::domain::Delays),
+    /// Just report it.
+    Show,
+}
+
+/// A DC's state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DcStatus {
+    /// Its domain.
+    pub domain: String,
+    /// Its name.
+    pub name: String,
+    /// Serving or stopped.
+    pub running: bool,
+    /// Its added response delays.
+    pub delays: fake_ad::domain::Delays,
+}
+
+/// Cut or heal the replication link between two DCs (both directions).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkRequest {
+    /// The domain.
+    pub domain: String,
+    /// One DC.
+    pub from: String,
+    /// The other DC.
+    pub to: String,
+    /// true = cut, false = heal.
+    pub cut: bool,
+}
+
+/// The cut links of a domain.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LinkStatus {
+    /// The domain.
+    pub domain: String,
+    /// Cut (from, to) pairs.
+    pub cut: Vec<(String, String)>,
+}
+
+/// One delivery in flight.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InFlight {
+    /// Originating DC.
+    pub from: String,
+    /// Receiving DC.
+    pub to: String,
+    /// When it is due (lab time, RFC 3339).
+    pub due: String,
+    /// How many entries it carries.
+    pub updates: usize,
+}
+
+/// A domain's replication state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReplicationStatus {
+    /// The domain.
+    pub domain: String,
+    /// Deliveries in flight, earliest first.
+    pub in_flight: Vec<InFlight>,
+    /// Cut links.
+    pub cut: Vec<(String, String)>,
+}
+
 /// A boxed future, so async control methods keep the trait object-safe.
 pub type Reply<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -76,6 +149,17 @@ pub trait LabControl: Send + Sync + 'static {
     fn advance_clock(&self, by: AdvanceClock) -> ClockStatus;
     /// `POST /control/sdprop {"domain": D?}`: run SDProp now on the PDC emulator(s).
     fn sdprop(&self, req: RunSdprop) -> Reply<'_, Result<Vec<SdpropRun>, ControlError>>;
+    /// `GET /control/dc/{domain}/{name}` and `POST …/{stop,start,delay}`: a DC's faults.
+    fn dc(
+        &self,
+        domain: String,
+        name: String,
+        action: DcAction,
+    ) -> Reply<'_, Result<DcStatus, ControlError>>;
+    /// `POST /control/link {domain, from, to, cut}`: cut or heal replication between two DCs.
+    fn link(&self, req: LinkRequest) -> Result<LinkStatus, ControlError>;
+    /// `GET /control/replication/{domain}`: what is in flight and which links are cut.
+    fn replication(&self, domain: String) -> Result<ReplicationStatus, ControlError>;
 }
 
 /// The routes, for `GET /control`.
@@ -83,7 +167,24 @@ const ROUTES: &[&str] = &[
     "GET /control/clock",
     "POST /control/clock {\"advance_secs\": N}",
     "POST /control/sdprop {\"domain\": \"contoso.lab\"} (domain optional)",
+    "GET /control/dc/{domain}/{name}",
+    "POST /control/dc/{domain}/{name}/stop",
+    "POST /control/dc/{domain}/{name}/start",
+    "POST /control/dc/{domain}/{name}/delay {\"all_ms\", \"bind_ms\", \"search_ms\", \"modify_ms\"}",
+    "POST /control/link {\"domain\", \"from\", \"to\", \"cut\": bool}",
+    "GET /control/replication/{domain}",
 ];
+
+fn answer<T: Serialize>(
+    r: Result<T, ControlError>,
+) -> Result<Json<T>, (StatusCode, Json<ControlError>)> {
+    r.map(Json).map_err(|e| {
+        (
+            StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+            Json(e),
+        )
+    })
+}
 
 /// The HTTP adapter over a [`LabControl`].
 pub fn router(ctl: Arc<dyn LabControl>) -> Router {
@@ -110,6 +211,42 @@ pub fn router(ctl: Arc<dyn LabControl>) -> Router {
                     }
                 },
             ),
+        )
+        .route(
+            "/control/dc/{domain}/{name}",
+            get(|State(c): State<Arc<dyn LabControl>>, Path((d, n)): Path<(String, String)>| async move {
+                answer(c.dc(d, n, DcAction::Show).await)
+            }),
+        )
+        .route(
+            "/control/dc/{domain}/{name}/stop",
+            post(|State(c): State<Arc<dyn LabControl>>, Path((d, n)): Path<(String, String)>| async move {
+                answer(c.dc(d, n, DcAction::Stop).await)
+            }),
+        )
+        .route(
+            "/control/dc/{domain}/{name}/start",
+            post(|State(c): State<Arc<dyn LabControl>>, Path((d, n)): Path<(String, String)>| async move {
+                answer(c.dc(d, n, DcAction::Start).await)
+            }),
+        )
+        .route(
+            "/control/dc/{domain}/{name}/delay",
+            post(
+                |State(c): State<Arc<dyn LabControl>>,
+                 Path((d, n)): Path<(String, String)>,
+                 Json(delays): Json<fake_ad::domain::Delays>| async move {
+                    answer(c.dc(d, n, DcAction::Delay(delays)).await)
+                },
+            ),
+        )
+        .route(
+            "/control/link",
+            post(|State(c): State<Arc<dyn LabControl>>, Json(req): Json<LinkRequest>| async move { answer(c.link(req)) }),
+        )
+        .route(
+            "/control/replication/{domain}",
+            get(|State(c): State<Arc<dyn LabControl>>, Path(d): Path<String>| async move { answer(c.replication(d)) }),
         )
         .with_state(ctl)
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fake_ad::Dc;
-use fake_ad::ldap::{Mode, serve as serve_ldap};
+
 use fake_ad::store::{Batch, Durability, MemStore, SqliteStore, Store};
 use runtime::net::{Listener, Network, TokioNet};
 use runtime::{Clock, ClockConfig, LabCa, LabTime, Seed};
@@ -16,10 +16,10 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use crate::control::{
-    AdvanceClock, ClockStatus, ControlError, LabControl, Reply, RunSdprop, SdpropRun,
-};
+use crate::control::LabControl;
+use crate::core::Core;
 use crate::credentials::Credentials;
+use crate::dcs::DcRunner;
 use crate::populate::{self, BuiltDomain};
 use crate::ready::{ReadyDc, ReadyDomain, ReadyFile};
 use crate::spec::{LabSpec, SpecError};
@@ -110,66 +110,6 @@ pub struct DcEndpoint {
     pub ldaps: SocketAddr,
 }
 
-struct Core {
-    clock: Clock,
-    domains: Vec<BuiltDomain>,
-}
-
-impl LabControl for Core {
-    fn clock(&self) -> ClockStatus {
-        let now = self.clock.now();
-        ClockStatus {
-            now: now.rfc3339(),
-            filetime: now.filetime(),
-            scale: self.clock.scale(),
-            offset_secs: self.clock.offset().as_secs(),
-        }
-    }
-
-    fn advance_clock(&self, by: AdvanceClock) -> ClockStatus {
-        self.clock.advance(Duration::from_secs(by.advance_secs));
-        self.clock()
-    }
-
-    fn sdprop(&self, req: RunSdprop) -> Reply<'_, Result<Vec<SdpropRun>, ControlError>> {
-        Box::pin(async move {
-            let targets: Vec<&BuiltDomain> = match &req.domain {
-                Some(d) => {
-                    let found: Vec<_> = self
-                        .domains
-                        .iter()
-                        .filter(|b| b.spec.dns.eq_ignore_ascii_case(d))
-                        .collect();
-                    if found.is_empty() {
-                        return Err(ControlError {
-                            error: format!("no domain {d}"),
-                            status: 404,
-                        });
-                    }
-                    found
-                }
-                None => self.domains.iter().collect(),
-            };
-            let mut runs = Vec::new();
-            for d in targets {
-                let pdc = d.domain.dcs()[0].clone();
-                let changed = fake_ad::ops::run_sdprop(&pdc)
-                    .await
-                    .map_err(|e| ControlError {
-                        error: e.to_string(),
-                        status: 500,
-                    })?;
-                runs.push(SdpropRun {
-                    domain: d.spec.dns.clone(),
-                    dc: pdc.name.clone(),
-                    changed,
-                });
-            }
-            Ok(runs)
-        })
-    }
-}
-
 /// A running lab.
 pub struct Lab {
     /// The spec it runs.
@@ -192,6 +132,8 @@ pub struct Lab {
     sqlite: Option<Arc<SqliteStore>>,
     stop: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
+    /// Every DC's listeners (stop and start them here or through the control API).
+    pub runners: Vec<Arc<DcRunner>>,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -310,39 +252,27 @@ impl Lab {
             }
             SocketAddr::from(([127, 0, 0, 1], p))
         };
+        let mut runners = Vec::new();
         for d in &domains {
             for dc in d.domain.dcs() {
                 let tls = ca.server_config(std::slice::from_ref(&dc.host))?;
-                let mut addrs = Vec::new();
-                for mode in [Mode::Ldap, Mode::Ldaps] {
-                    let addr = next_addr();
-                    let l = TokioNet
-                        .bind(addr)
-                        .await
-                        .map_err(|source| LabError::Bind { addr, source })?;
-                    addrs.push(
-                        l.local_addr()
-                            .map_err(|source| LabError::Bind { addr, source })?,
-                    );
-                    tasks.push(tokio::spawn(serve_ldap(
-                        l,
-                        dc.clone(),
-                        tls.clone(),
-                        mode,
-                        stop.clone(),
-                    )));
-                }
+                let (ldap, ldaps) = (next_addr(), next_addr());
+                let r = DcRunner::bind(&d.spec.dns, dc.clone(), tls, ldap, ldaps, stop.clone())
+                    .await
+                    .map_err(|(addr, source)| LabError::Bind { addr, source })?;
                 endpoints.push(DcEndpoint {
                     domain: d.spec.dns.clone(),
                     dc,
-                    ldap: addrs[0],
-                    ldaps: addrs[1],
+                    ldap: r.ldap,
+                    ldaps: r.ldaps,
                 });
+                runners.push(Arc::new(r));
             }
         }
         let core: Arc<dyn LabControl> = Arc::new(Core {
             clock: clock.clone(),
             domains: domains.clone(),
+            runners: runners.clone(),
         });
         let caddr = SocketAddr::from(([127, 0, 0, 1], opts.control_port.unwrap_or(0)));
         let cl = TokioNet
@@ -419,6 +349,7 @@ impl Lab {
             sqlite,
             stop,
             tasks,
+            runners,
             _tmp: tmp,
         })
     }
@@ -482,6 +413,9 @@ impl Lab {
     /// Stops every listener and connection, saves the clock and closes the store.
     pub async fn stop(self) {
         self.stop.cancel();
+        for r in &self.runners {
+            r.join().await;
+        }
         for t in self.tasks {
             let _ = t.await;
         }

@@ -4,7 +4,9 @@
 
 pub mod cli;
 pub mod control;
+pub mod core;
 pub mod credentials;
+pub mod dcs;
 pub mod default_lab;
 pub mod lab;
 pub mod ldif_cmd;

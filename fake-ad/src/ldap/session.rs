@@ -165,6 +165,25 @@ impl Session {
             Err(e) => return self.refuse(id, &msg.op, &e),
         };
         self.ctx.controls = ctrls;
+        // A "slow DC": its added delay for this kind of operation, on the lab clock.
+        let delay = {
+            let d = *self.dc.delays.lock().expect("delays lock");
+            d.all_ms
+                + match &msg.op {
+                    LdapOp::BindRequest(_) => d.bind_ms,
+                    LdapOp::SearchRequest(_) | LdapOp::CompareRequest(_) => d.search_ms,
+                    LdapOp::ModifyRequest(_) | LdapOp::AddRequest(_) | LdapOp::DelRequest(_) => {
+                        d.modify_ms
+                    }
+                    _ => 0,
+                }
+        };
+        if delay > 0 {
+            self.dc
+                .clock
+                .sleep(std::time::Duration::from_millis(delay))
+                .await;
+        }
         match msg.op {
             LdapOp::BindRequest(req) => reply(LdapOp::BindResponse(LdapBindResponse {
                 res: self.bind(req).await,
