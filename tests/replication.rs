@@ -351,3 +351,144 @@ fn a_slow_dc_answers_after_its_delay() {
             .contains(r#""search_ms":35000"#)
     );
 }
+
+fn svc_on(lab: &Running, dc_name: &str) -> LdapConn {
+    let e = lab.lab().endpoint("contoso.lab", dc_name).unwrap();
+    let settings = LdapConnSettings::new().set_config(lab.lab().ca.client_config().unwrap());
+    let mut c = LdapConn::with_settings(settings, &format!("ldaps://{}", e.ldaps)).unwrap();
+    c.simple_bind("CONTOSO\\provAgentgMSA$", "Lab-Service-Passw0rd1")
+        .unwrap()
+        .success()
+        .unwrap();
+    c
+}
+
+fn sid_of(c: &mut LdapConn, dn: &str) -> ad_types::Sid {
+    let (e, _) = c
+        .search(dn, Scope::Base, "(objectClass=*)", vec!["objectSid"])
+        .unwrap()
+        .success()
+        .unwrap();
+    ad_types::Sid::from_bytes(&SearchEntry::construct(e[0].clone()).bin_attrs["objectSid"][0])
+        .unwrap()
+}
+
+fn edit_dacl(c: &mut LdapConn, dn: &str, f: impl FnOnce(&mut Vec<ad_types::sd::Ace>)) {
+    use ldap3::controls::RawControl;
+    let (e, _) = c
+        .search(
+            dn,
+            Scope::Base,
+            "(objectClass=*)",
+            vec!["nTSecurityDescriptor"],
+        )
+        .unwrap()
+        .success()
+        .unwrap();
+    let mut sd = ad_types::sd::SecurityDescriptor::from_bytes(
+        &SearchEntry::construct(e[0].clone()).bin_attrs["nTSecurityDescriptor"][0],
+    )
+    .unwrap();
+    f(&mut sd.dacl.as_mut().unwrap().aces);
+    let flags = RawControl {
+        ctype: "1.2.840.113556.1.4.801".into(),
+        crit: true,
+        val: Some(vec![0x30, 0x03, 0x02, 0x01, 0x04]),
+    };
+    let bytes = sd.to_bytes();
+    c.with_controls(vec![flags])
+        .modify(
+            dn,
+            vec![Mod::Replace(
+                &b"nTSecurityDescriptor"[..],
+                HashSet::from([&bytes[..]]),
+            )],
+        )
+        .unwrap()
+        .success()
+        .unwrap();
+}
+
+const SVC: &str = "CN=provAgentgMSA,CN=Managed Service Accounts,DC=contoso,DC=lab";
+
+#[test]
+fn a_granted_right_reaches_users_after_the_propagation_delay() {
+    use fake_ad::propagation::{Delay, Propagation};
+    // Scenario 16 with acl.propagation_delay = 10 min.
+    let prop = Propagation {
+        delay: Delay::Fixed { secs: 600 },
+        batch: 2,
+        batch_interval_ms: 1000,
+    };
+    let lab = Running::start(sim::LabOptions {
+        propagation: Some(prop),
+        ..sim::LabOptions::default()
+    });
+    let mut admin = dc(&lab, "DC1");
+    let sid = sid_of(&mut admin, SVC);
+    // Withdraw the reset right at the root, let that propagate, then grant it again at T0.
+    edit_dacl(&mut admin, "DC=contoso,DC=lab", |aces| {
+        aces.retain(|a| !(a.sid == sid && a.object_type == Some(ad_types::rights::RESET_PASSWORD)))
+    });
+    advance(&lab, 700);
+    let mut c1 = svc_on(&lab, "DC1");
+    assert_eq!(reset(&mut c1, ALICE, "Before-Grant-1").rc, 50);
+    edit_dacl(&mut admin, "DC=contoso,DC=lab", |aces| {
+        aces.push(
+            ad_types::sd::Ace::allow_object(
+                sid.clone(),
+                ad_types::rights::CONTROL_ACCESS,
+                Some(ad_types::rights::RESET_PASSWORD),
+                Some(ad_types::rights::CLASS_USER),
+            )
+            .with_flags(ad_types::sd::CONTAINER_INHERIT | ad_types::sd::INHERIT_ONLY),
+        )
+    });
+    advance(&lab, 60);
+    assert_eq!(
+        reset(&mut c1, ALICE, "At-T0-Plus-1m").rc,
+        50,
+        "refused at T0+1 min"
+    );
+    let (_, progress) = control(&lab, "GET", "/control/propagation", "");
+    assert!(progress.contains("DC=contoso,DC=lab"), "{progress}");
+    advance(&lab, 600);
+    assert_eq!(
+        reset(&mut c1, ALICE, "After-Propagation-1").rc,
+        0,
+        "accepted once the propagator reached alice on DC1"
+    );
+    // DC2 got the propagated descriptors by replication.
+    advance(&lab, 30);
+    let mut c2 = svc_on(&lab, "DC2");
+    assert_eq!(reset(&mut c2, ALICE, "After-Replication-2").rc, 0);
+}
+
+#[test]
+fn an_admin_sd_holder_edit_waits_for_the_next_sdprop_tick() {
+    // Scenario 17: grant the sync account Reset Password on AdminSDHolder.
+    let lab = Running::default();
+    let mut admin = dc(&lab, "DC1");
+    let sid = sid_of(&mut admin, SVC);
+    edit_dacl(
+        &mut admin,
+        "CN=AdminSDHolder,CN=System,DC=contoso,DC=lab",
+        |aces| {
+            aces.push(ad_types::sd::Ace::allow_object(
+                sid.clone(),
+                ad_types::rights::CONTROL_ACCESS,
+                Some(ad_types::rights::RESET_PASSWORD),
+                None,
+            ))
+        },
+    );
+    let mut c = svc_on(&lab, "DC1");
+    let dave = "CN=Dave Dunn,OU=Staff,DC=contoso,DC=lab";
+    assert_eq!(reset(&mut c, dave, "Before-Tick-Passw0rd1").rc, 50);
+    advance(&lab, 3600);
+    assert_eq!(
+        reset(&mut c, dave, "After-Tick-Passw0rd2").rc,
+        0,
+        "SDProp stamped the new AdminSDHolder descriptor"
+    );
+}

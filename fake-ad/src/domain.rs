@@ -58,6 +58,13 @@ pub struct Domain {
     pub repl_kick: tokio::sync::Notify,
     /// One pump at a time.
     pump_lock: tokio::sync::Mutex<()>,
+    /// The descriptor propagator's settings.
+    pub propagation: Mutex<crate::propagation::Propagation>,
+    /// Propagations waiting or in progress.
+    pub prop_jobs: Mutex<Vec<crate::propagation::Job>>,
+    /// SDProp's period on the PDC emulator (AdminSDProtectFrequency, seconds) and its next run.
+    pub sdprop_timer: Mutex<(u64, runtime::LabTime)>,
+    seed: Seed,
 }
 
 /// First RID handed to objects created after the well-known ones.
@@ -91,6 +98,10 @@ impl Domain {
             repl: Mutex::new(ReplState::default()),
             repl_kick: tokio::sync::Notify::new(),
             pump_lock: tokio::sync::Mutex::new(()),
+            propagation: Mutex::new(crate::propagation::Propagation::default()),
+            prop_jobs: Mutex::new(Vec::new()),
+            sdprop_timer: Mutex::new((3600, runtime::LabTime(u64::MAX))),
+            seed,
         })
     }
 
@@ -106,6 +117,10 @@ impl Domain {
         let index = self.dcs.lock().expect("dcs lock").len() as u16 + 1;
         let dc = Arc::new(Dc {
             index,
+            rng: Mutex::new(runtime::stream(
+                self.seed,
+                &format!("fake-ad/{}/{name}", self.info.dns),
+            )),
             stopped: Default::default(),
             delays: Default::default(),
             name: name.to_string(),
@@ -265,6 +280,78 @@ impl Domain {
         applied
     }
 
+    /// When the next propagation batch or SDProp run is due, if any.
+    pub fn next_timer(&self) -> Option<runtime::LabTime> {
+        let jobs = self.prop_jobs.lock().expect("prop lock");
+        let next_job = jobs.iter().map(|j| j.next_at).min();
+        let sdprop = self.sdprop_timer.lock().expect("sdprop lock").1;
+        [next_job, Some(sdprop)].into_iter().flatten().min()
+    }
+
+    /// Runs every propagation batch and SDProp run due at `now`; returns how many ran.
+    pub async fn run_timers(&self, now: runtime::LabTime) -> usize {
+        let _one = self.pump_lock.lock().await;
+        let mut ran = 0;
+        // SDProp on the PDC emulator, every AdminSDProtectFrequency.
+        let due = {
+            let mut t = self.sdprop_timer.lock().expect("sdprop lock");
+            if t.1 <= now {
+                t.1 = now.plus(std::time::Duration::from_secs(t.0));
+                true
+            } else {
+                false
+            }
+        };
+        if due
+            && let Some(pdc) = self
+                .dcs()
+                .into_iter()
+                .find(|d| d.pdc && !d.stopped.load(std::sync::atomic::Ordering::Relaxed))
+        {
+            let _ = crate::ops::run_sdprop(&pdc).await;
+            ran += 1;
+        }
+        let batch = self.propagation.lock().expect("propagation lock").batch;
+        let interval = self
+            .propagation
+            .lock()
+            .expect("propagation lock")
+            .batch_interval_ms;
+        loop {
+            let job = {
+                let mut jobs = self.prop_jobs.lock().expect("prop lock");
+                let i = jobs.iter().position(|j| j.next_at <= now);
+                i.map(|i| jobs.remove(i))
+            };
+            let Some(mut job) = job else { break };
+            let Some(dc) = self.dc(&job.dc) else { continue };
+            if dc.stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                job.next_at = now.plus(std::time::Duration::from_secs(30));
+                self.prop_jobs.lock().expect("prop lock").push(job);
+                break;
+            }
+            let more = crate::propagation::run_batch(&dc, &mut job, batch)
+                .await
+                .unwrap_or(false);
+            ran += 1;
+            if more {
+                job.next_at = job
+                    .next_at
+                    .plus(std::time::Duration::from_millis(interval.max(1)));
+                self.prop_jobs.lock().expect("prop lock").push(job);
+            }
+        }
+        ran
+    }
+
+    /// Starts SDProp's timer: every `every_secs` from `now`.
+    pub fn start_sdprop_timer(&self, now: runtime::LabTime, every_secs: u64) {
+        *self.sdprop_timer.lock().expect("sdprop lock") = (
+            every_secs,
+            now.plus(std::time::Duration::from_secs(every_secs)),
+        );
+    }
+
     /// Cuts (or heals) replication from `from` to `to` (both directions when `both`).
     pub fn set_link(&self, from: &str, to: &str, cut: bool) {
         let mut st = self.repl.lock().expect("repl lock");
@@ -309,6 +396,8 @@ pub struct Delays {
 pub struct Dc {
     /// Its number in the domain (1 = the first DC), the originating DC in metadata.
     pub index: u16,
+    /// This DC's own seeded stream (propagation delays, …).
+    pub rng: Mutex<ChaCha8Rng>,
     /// Stopped: listeners refuse and replication to it waits.
     pub stopped: std::sync::atomic::AtomicBool,
     /// Added response delays.
@@ -655,6 +744,66 @@ impl<'a> Txn<'a> {
             self.deleted.insert(id);
             self.changed.extend(groups);
         }
+    }
+
+    /// Recomputes `id`'s inherited ACEs from its parent's current descriptor; true if it changed.
+    pub fn reinherit_one(&mut self, id: EntryId) -> bool {
+        let Some(e) = self.dit.get(id).cloned() else {
+            return false;
+        };
+        let parent_sd = e
+            .parent
+            .and_then(|p| self.dit.get(p))
+            .and_then(|p| p.sd.clone());
+        let (Some(psd), Some(own)) = (parent_sd, e.sd.clone()) else {
+            return false;
+        };
+        let class = e.structural_class().unwrap_or("top").to_string();
+        let next = crate::security::intern(ad_types::access::inherit(
+            &psd,
+            &own,
+            crate::security::class_guid(&class),
+        ));
+        if next == own {
+            return false;
+        }
+        let mut e2 = (*e).clone();
+        e2.sd = Some(next);
+        self.put(e2).is_ok()
+    }
+
+    /// After `id`'s descriptor changed: re-inherit below it now (inline propagation) or queue a
+    /// propagation job on this DC after the configured delay.
+    pub fn propagate_from(&mut self, id: EntryId) {
+        let cfg = *self.dc.domain.propagation.lock().expect("propagation lock");
+        if cfg.is_inline() {
+            self.reinherit_below(id);
+            return;
+        }
+        let delay =
+            crate::propagation::draw_delay(&cfg, &mut *self.dc.rng.lock().expect("rng lock"));
+        let job = crate::propagation::Job {
+            dc: self.dc.name.clone(),
+            root: id,
+            root_dn: self.dit.dn(id),
+            next_at: self.now.plus(delay),
+            pending: self
+                .dit
+                .children(id)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect(),
+            done: 0,
+            changed: 0,
+        };
+        self.dc
+            .domain
+            .prop_jobs
+            .lock()
+            .expect("prop lock")
+            .push(job);
+        self.dc.domain.repl_kick.notify_waiters();
     }
 
     /// Recomputes the inherited ACEs of everything below `id` (after its descriptor changed).

@@ -17,6 +17,7 @@ pub mod ldif;
 pub mod ops;
 pub mod password;
 pub mod policy;
+pub mod propagation;
 pub mod refusal;
 pub mod replication;
 pub mod schema;

@@ -513,7 +513,7 @@ pub async fn modify(
             let dn = txn.dit.dn(id);
             txn.put(e).map_err(|c| conflict(c, &dn))?;
             if sd_changed {
-                txn.reinherit_below(id);
+                txn.propagate_from(id);
             }
             Ok(())
         })

@@ -11,7 +11,20 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 const FILETIME_UNIX_OFFSET: u64 = 116_444_736_000_000_000;
 
 /// A point in lab time, in nanoseconds since the Unix epoch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct LabTime(pub u64);
 
 impl LabTime {

@@ -145,6 +145,7 @@ impl ServeArgs {
             ldap_port_base: self.ldap_port_base,
             control_port: self.control_port,
             credentials: Credentials::from_env(),
+            propagation: None,
         }
     }
 }

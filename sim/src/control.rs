@@ -138,6 +138,45 @@ pub struct ReplicationStatus {
     pub cut: Vec<(String, String)>,
 }
 
+/// A domain's descriptor propagator: its settings and the jobs waiting or running.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PropagationStatus {
+    /// The domain.
+    pub domain: String,
+    /// Its settings.
+    pub settings: fake_ad::propagation::Propagation,
+    /// Jobs, in the order they run.
+    pub jobs: Vec<PropagationJob>,
+}
+
+/// One propagation job's progress.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PropagationJob {
+    /// The DC it runs on.
+    pub dc: String,
+    /// Where the descriptor changed.
+    pub root: String,
+    /// When its next batch runs (lab time, RFC 3339).
+    pub next_at: String,
+    /// Objects visited.
+    pub done: usize,
+    /// Descriptors changed.
+    pub changed: usize,
+    /// Objects known to be still waiting (children are found as it goes).
+    pub pending: usize,
+}
+
+/// New propagator settings for one domain (or all).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetPropagation {
+    /// The domain; absent = every domain.
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// The settings.
+    pub settings: fake_ad::propagation::Propagation,
+}
+
 /// A boxed future, so async control methods keep the trait object-safe.
 pub type Reply<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -160,6 +199,10 @@ pub trait LabControl: Send + Sync + 'static {
     fn link(&self, req: LinkRequest) -> Result<LinkStatus, ControlError>;
     /// `GET /control/replication/{domain}`: what is in flight and which links are cut.
     fn replication(&self, domain: String) -> Result<ReplicationStatus, ControlError>;
+    /// `GET /control/propagation`: each domain's propagator settings and jobs.
+    fn propagation(&self) -> Vec<PropagationStatus>;
+    /// `POST /control/propagation {domain?, settings}`: change the propagator's settings.
+    fn set_propagation(&self, req: SetPropagation) -> Result<Vec<PropagationStatus>, ControlError>;
 }
 
 /// The routes, for `GET /control`.
@@ -173,6 +216,8 @@ const ROUTES: &[&str] = &[
     "POST /control/dc/{domain}/{name}/delay {\"all_ms\", \"bind_ms\", \"search_ms\", \"modify_ms\"}",
     "POST /control/link {\"domain\", \"from\", \"to\", \"cut\": bool}",
     "GET /control/replication/{domain}",
+    "GET /control/propagation",
+    "POST /control/propagation {\"domain\"?, \"settings\": {\"delay\": {\"fixed\": {\"secs\": N}}, \"batch\", \"batch_interval_ms\"}}",
 ];
 
 fn answer<T: Serialize>(
@@ -247,6 +292,12 @@ pub fn router(ctl: Arc<dyn LabControl>) -> Router {
         .route(
             "/control/replication/{domain}",
             get(|State(c): State<Arc<dyn LabControl>>, Path(d): Path<String>| async move { answer(c.replication(d)) }),
+        )
+        .route(
+            "/control/propagation",
+            get(|State(c): State<Arc<dyn LabControl>>| async move { Json(c.propagation()) }).post(
+                |State(c): State<Arc<dyn LabControl>>, Json(req): Json<SetPropagation>| async move { answer(c.set_propagation(req)) },
+            ),
         )
         .with_state(ctl)
 }

@@ -138,6 +138,46 @@ impl LabControl for Core {
         })
     }
 
+    fn propagation(&self) -> Vec<PropagationStatus> {
+        self.domains
+            .iter()
+            .map(|d| PropagationStatus {
+                domain: d.spec.dns.clone(),
+                settings: *d.domain.propagation.lock().expect("propagation lock"),
+                jobs: d
+                    .domain
+                    .prop_jobs
+                    .lock()
+                    .expect("prop lock")
+                    .iter()
+                    .map(|j| PropagationJob {
+                        dc: j.dc.clone(),
+                        root: j.root_dn.clone(),
+                        next_at: j.next_at.rfc3339(),
+                        done: j.done,
+                        changed: j.changed,
+                        pending: j.pending.len(),
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    fn set_propagation(&self, req: SetPropagation) -> Result<Vec<PropagationStatus>, ControlError> {
+        req.settings.validate().map_err(|m| ControlError {
+            error: m,
+            status: 400,
+        })?;
+        let targets: Vec<&BuiltDomain> = match &req.domain {
+            Some(d) => vec![self.domain(d)?],
+            None => self.domains.iter().collect(),
+        };
+        for d in targets {
+            *d.domain.propagation.lock().expect("propagation lock") = req.settings;
+        }
+        Ok(self.propagation())
+    }
+
     fn replication(&self, domain: String) -> Result<ReplicationStatus, ControlError> {
         let d = self.domain(&domain)?;
         let st = d.domain.repl.lock().expect("repl lock");

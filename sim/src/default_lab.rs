@@ -77,6 +77,7 @@ pub fn default_lab() -> LabSpec {
             name: "contoso.onmicrosoft.example".into(),
         },
         start: None,
+        timers: Default::default(),
         forests: vec![
             ForestSpec {
                 domains: vec![domain(

@@ -81,6 +81,8 @@ pub struct LabOptions {
     pub control_port: Option<u16>,
     /// The fixture passwords.
     pub credentials: Credentials,
+    /// Overrides the spec's propagator settings (tests use `Propagation::immediate()`).
+    pub propagation: Option<fake_ad::propagation::Propagation>,
 }
 
 impl Default for LabOptions {
@@ -93,6 +95,7 @@ impl Default for LabOptions {
             ldap_port_base: None,
             control_port: None,
             credentials: Credentials::default(),
+            propagation: None,
         }
     }
 }
@@ -232,6 +235,13 @@ impl Lab {
         )
         .await
         .map_err(LabError::Directory)?;
+        for d in &domains {
+            *d.domain.propagation.lock().expect("propagation lock") =
+                opts.propagation.unwrap_or(spec.timers.propagation);
+            d.domain.repl.lock().expect("repl lock").topology = spec.timers.topology.clone();
+            d.domain
+                .start_sdprop_timer(clock.now(), spec.timers.sdprop_every_secs);
+        }
         if fresh {
             let spec_json = serde_json::to_string(&spec).map_err(|e| state_err(e.to_string()))?;
             let meta = vec![
@@ -302,11 +312,17 @@ impl Lab {
                     tokio::pin!(kicked);
                     kicked.as_mut().enable();
                     domain.pump(clock.now()).await;
+                    domain.run_timers(clock.now()).await;
                     let wake = async {
                         // Anything already due was applied or is held (stopped DC, cut link).
-                        match domain.next_due() {
-                            Some(t) if t > clock.now() => clock.sleep_until(t).await,
-                            _ => std::future::pending().await,
+                        let next = [domain.next_due(), domain.next_timer()]
+                            .into_iter()
+                            .flatten()
+                            .filter(|t| *t > clock.now())
+                            .min();
+                        match next {
+                            Some(t) => clock.sleep_until(t).await,
+                            None => std::future::pending().await,
                         }
                     };
                     tokio::select! {
@@ -361,11 +377,19 @@ impl Lab {
         self.settle().await;
     }
 
-    /// Applies every replication delivery due now, in every domain.
+    /// Applies every replication delivery, propagation batch and SDProp run due now, in every
+    /// domain, until nothing more is due.
     pub async fn settle(&self) {
-        let now = self.clock.now();
-        for b in &self.domains {
-            b.domain.pump(now).await;
+        for _ in 0..10_000 {
+            let now = self.clock.now();
+            let mut work = 0;
+            for b in &self.domains {
+                work += b.domain.pump(now).await;
+                work += b.domain.run_timers(now).await;
+            }
+            if work == 0 {
+                break;
+            }
         }
     }
 

@@ -17,6 +17,31 @@ pub struct LabSpec {
     pub start: Option<String>,
     /// Disconnected forests.
     pub forests: Vec<ForestSpec>,
+    /// The directory's background timers.
+    #[serde(default)]
+    pub timers: TimersSpec,
+}
+
+/// The directory's background work: the descriptor propagator and SDProp.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimersSpec {
+    /// `acl.propagation_delay` and the propagator's rate.
+    pub propagation: fake_ad::propagation::Propagation,
+    /// SDProp's period on each PDC emulator (AdminSDProtectFrequency, 60–7200 s).
+    pub sdprop_every_secs: u64,
+    /// The replication topology's delays.
+    pub topology: fake_ad::replication::Topology,
+}
+
+impl Default for TimersSpec {
+    fn default() -> Self {
+        TimersSpec {
+            propagation: fake_ad::propagation::Propagation::realistic(),
+            sdprop_every_secs: 3600,
+            topology: fake_ad::replication::Topology::default(),
+        }
+    }
 }
 
 /// The Entra tenant.
@@ -160,6 +185,20 @@ impl LabSpec {
     pub fn validate(&self) -> Result<(), SpecError> {
         let bad = |m: String| Err(SpecError::Invalid(m));
         let mut seen = std::collections::BTreeSet::new();
+        if !(60..=7200).contains(&self.timers.sdprop_every_secs) {
+            return bad(format!(
+                "timers.sdprop_every_secs {} is outside 60..=7200",
+                self.timers.sdprop_every_secs
+            ));
+        }
+        self.timers
+            .propagation
+            .validate()
+            .map_err(|m| SpecError::Invalid(format!("timers.propagation.{m}")))?;
+        self.timers
+            .topology
+            .validate()
+            .map_err(|m| SpecError::Invalid(format!("timers.topology.{m}")))?;
         if self.forests.is_empty() {
             return bad("no forests".into());
         }

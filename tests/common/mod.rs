@@ -19,7 +19,10 @@ pub struct Running {
 }
 
 impl Running {
-    pub fn start(opts: LabOptions) -> Running {
+    pub fn start(mut opts: LabOptions) -> Running {
+        if opts.propagation.is_none() {
+            opts.propagation = Some(fake_ad::propagation::Propagation::immediate());
+        }
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -31,6 +34,7 @@ impl Running {
         Running { rt, lab: Some(lab) }
     }
 
+    /// The default lab with inline descriptor propagation (tests not about time).
     pub fn default() -> Running {
         Running::start(LabOptions::default())
     }
