@@ -11,7 +11,7 @@ struct Cli {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
     // ldap3_proto logs undecodable messages with their bytes, which could hold a password:
     // its logs stay off whatever RUST_LOG says.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -26,6 +26,12 @@ async fn main() -> anyhow::Result<()> {
     let command = cli
         .command
         .unwrap_or(sim::cli::Command::Serve(sim::cli::ServeArgs::default()));
-    sim::cli::run(command).await?;
-    Ok(())
+    match sim::cli::run(command).await.map_err(anyhow::Error::from) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // The error chain, one cause per line, without a backtrace.
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

@@ -492,3 +492,128 @@ fn an_admin_sd_holder_edit_waits_for_the_next_sdprop_tick() {
         "SDProp stamped the new AdminSDHolder descriptor"
     );
 }
+
+fn hinted_reset(c: &mut LdapConn, dn: &str, pw: &str) -> u32 {
+    use ldap3::controls::RawControl;
+    let hints = RawControl {
+        ctype: "1.2.840.113556.1.4.2239".into(),
+        crit: true,
+        val: Some(vec![0x30, 0x03, 0x02, 0x01, 0x01]),
+    };
+    let v = pwd(pw);
+    c.with_controls(vec![hints])
+        .modify(
+            dn,
+            vec![Mod::Replace(&b"unicodePwd"[..], HashSet::from([&v[..]]))],
+        )
+        .unwrap()
+        .rc
+}
+
+#[test]
+fn a_gpo_edit_waits_for_refresh_or_gpupdate_force() {
+    // Scenario 34 (in reverse: the lab starts at min age 0; the GPO raises it to 1 day).
+    let lab = Running::default();
+    let mut c = svc_on(&lab, "DC1");
+    let (st, body) = control(
+        &lab,
+        "POST",
+        "/control/gpo",
+        r#"{"domain":"contoso.lab","set":{"MinimumPasswordAge":1}}"#,
+    );
+    assert_eq!(st, 200, "{body}");
+    assert!(body.contains(r#""MinimumPasswordAge":1"#), "{body}");
+    assert_eq!(hinted_reset(&mut c, ALICE, "Gpo-Passw0rd1"), 0);
+    assert_eq!(
+        hinted_reset(&mut c, ALICE, "Gpo-Passw0rd2"),
+        0,
+        "not applied yet: min age is still 0"
+    );
+    let (st, body) = control(
+        &lab,
+        "POST",
+        "/control/gpupdate",
+        r#"{"domain":"contoso.lab","dc":"DC1","force":true}"#,
+    );
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(
+        hinted_reset(&mut c, ALICE, "Gpo-Passw0rd3"),
+        53,
+        "applied at once by gpupdate /force"
+    );
+    // A direct edit of the head takes effect at once, until the next applied GPO overwrites it.
+    let mut admin = dc(&lab, "DC1");
+    admin
+        .modify(
+            "DC=contoso,DC=lab",
+            vec![Mod::Replace("minPwdAge", HashSet::from(["0"]))],
+        )
+        .unwrap()
+        .success()
+        .unwrap();
+    assert_eq!(hinted_reset(&mut c, ALICE, "Direct-Edit-Passw0rd4"), 0);
+    control(
+        &lab,
+        "POST",
+        "/control/gpupdate",
+        r#"{"domain":"contoso.lab","dc":"DC1","force":true}"#,
+    );
+    assert_eq!(hinted_reset(&mut c, ALICE, "Overwritten-Passw0rd5"), 53);
+    // Bad input names the key and changes nothing.
+    let (st, body) = control(
+        &lab,
+        "POST",
+        "/control/gpo",
+        r#"{"domain":"contoso.lab","set":{"MinimumPasswordAge":5000}}"#,
+    );
+    assert_eq!(st, 400);
+    assert!(body.contains("MinimumPasswordAge=5000"), "{body}");
+    assert_eq!(
+        control(
+            &lab,
+            "POST",
+            "/control/gpo",
+            r#"{"domain":"contoso.lab","set":{"Bogus":1}}"#
+        )
+        .0,
+        400
+    );
+}
+
+#[test]
+fn background_refresh_applies_a_newer_gpo() {
+    let lab = Running::default();
+    control(
+        &lab,
+        "POST",
+        "/control/gpo",
+        r#"{"domain":"contoso.lab","set":{"PasswordHistorySize":3}}"#,
+    );
+    let mut admin = dc(&lab, "DC1");
+    let history = |c: &mut LdapConn| {
+        let (e, _) = c
+            .search(
+                "DC=contoso,DC=lab",
+                Scope::Base,
+                "(objectClass=*)",
+                vec!["pwdHistoryLength"],
+            )
+            .unwrap()
+            .success()
+            .unwrap();
+        SearchEntry::construct(e[0].clone()).attrs["pwdHistoryLength"][0].clone()
+    };
+    assert_eq!(history(&mut admin), "24");
+    advance(&lab, 300);
+    assert_eq!(
+        history(&mut admin),
+        "3",
+        "DC1 applied it at its 5-minute refresh: {}",
+        control(&lab, "GET", "/control/gpo/contoso.lab", "").1
+    );
+    let (_, body) = control(&lab, "GET", "/control/gpo/contoso.lab", "");
+    assert!(
+        body.contains(r#""DC1":4"#) && body.contains(r#""DC2":4"#),
+        "{body}"
+    );
+}

@@ -306,7 +306,7 @@ pub fn fresh_domain(
         vec![critical()],
         None,
     )?;
-    make(
+    let gpo = make(
         txn,
         policies,
         &format!("CN={DEFAULT_DOMAIN_POLICY}"),
@@ -326,6 +326,14 @@ pub fn fresh_domain(
         ],
         None,
     )?;
+    {
+        let mut g = (**txn.dit.get(gpo).expect("just made")).clone();
+        g.set(
+            schema().id("msLab-GptTmpl"),
+            crate::gpo::initial_values(policy),
+        );
+        txn.put(g).map_err(|_| DirError::Other("GPO".into()))?;
+    }
     let holder = make(
         txn,
         system,

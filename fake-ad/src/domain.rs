@@ -64,6 +64,10 @@ pub struct Domain {
     pub prop_jobs: Mutex<Vec<crate::propagation::Job>>,
     /// SDProp's period on the PDC emulator (AdminSDProtectFrequency, seconds) and its next run.
     pub sdprop_timer: Mutex<(u64, runtime::LabTime)>,
+    /// Group-policy refresh period (seconds) and each DC's next refresh.
+    pub gp_refresh: Mutex<(u64, BTreeMap<String, runtime::LabTime>)>,
+    /// The GPO version each DC last applied.
+    gpo_applied: Mutex<BTreeMap<String, u32>>,
     seed: Seed,
 }
 
@@ -101,6 +105,8 @@ impl Domain {
             propagation: Mutex::new(crate::propagation::Propagation::default()),
             prop_jobs: Mutex::new(Vec::new()),
             sdprop_timer: Mutex::new((3600, runtime::LabTime(u64::MAX))),
+            gp_refresh: Mutex::new((300, BTreeMap::new())),
+            gpo_applied: Mutex::new(BTreeMap::new()),
             seed,
         })
     }
@@ -285,7 +291,15 @@ impl Domain {
         let jobs = self.prop_jobs.lock().expect("prop lock");
         let next_job = jobs.iter().map(|j| j.next_at).min();
         let sdprop = self.sdprop_timer.lock().expect("sdprop lock").1;
-        [next_job, Some(sdprop)].into_iter().flatten().min()
+        let gp = self
+            .gp_refresh
+            .lock()
+            .expect("gp lock")
+            .1
+            .values()
+            .min()
+            .copied();
+        [next_job, Some(sdprop), gp].into_iter().flatten().min()
     }
 
     /// Runs every propagation batch and SDProp run due at `now`; returns how many ran.
@@ -310,6 +324,27 @@ impl Domain {
         {
             let _ = crate::ops::run_sdprop(&pdc).await;
             ran += 1;
+        }
+        // Each DC's group-policy refresh.
+        let due: Vec<String> = {
+            let mut g = self.gp_refresh.lock().expect("gp lock");
+            let every = g.0;
+            let mut due = Vec::new();
+            for (name, next) in g.1.iter_mut() {
+                if *next <= now {
+                    *next = now.plus(std::time::Duration::from_secs(every));
+                    due.push(name.clone());
+                }
+            }
+            due
+        };
+        for name in due {
+            if let Some(dc) = self.dc(&name)
+                && !dc.stopped.load(std::sync::atomic::Ordering::Relaxed)
+            {
+                let _ = crate::gpo::apply(&dc, false).await;
+                ran += 1;
+            }
         }
         let batch = self.propagation.lock().expect("propagation lock").batch;
         let interval = self
@@ -342,6 +377,32 @@ impl Domain {
             }
         }
         ran
+    }
+
+    /// The GPO version DC `dc` last applied.
+    pub fn gpo_applied(&self, dc: &str) -> u32 {
+        self.gpo_applied
+            .lock()
+            .expect("gpo lock")
+            .get(dc)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Records the GPO version DC `dc` applied.
+    pub fn set_gpo_applied(&self, dc: &str, version: u32) {
+        self.gpo_applied
+            .lock()
+            .expect("gpo lock")
+            .insert(dc.to_string(), version);
+    }
+
+    /// Starts every DC's group-policy refresh: every `every_secs` from `now`.
+    pub fn start_gp_refresh(&self, now: runtime::LabTime, every_secs: u64) {
+        let next = now.plus(std::time::Duration::from_secs(every_secs));
+        let dcs: BTreeMap<String, runtime::LabTime> =
+            self.dcs().iter().map(|d| (d.name.clone(), next)).collect();
+        *self.gp_refresh.lock().expect("gp lock") = (every_secs, dcs);
     }
 
     /// Starts SDProp's timer: every `every_secs` from `now`.

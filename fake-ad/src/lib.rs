@@ -12,6 +12,7 @@ pub mod error;
 pub mod fgpp;
 pub mod filter;
 pub mod gate;
+pub mod gpo;
 pub mod ldap;
 pub mod ldif;
 pub mod ops;

@@ -129,6 +129,7 @@ const ATTRS: &[(&str, Syntax, bool, Kind)] = &[
     ("gPOptions", Int, true, User),
     ("gPCFileSysPath", Text, true, User),
     ("versionNumber", Int, true, User),
+    ("msLab-GptTmpl", Text, false, User),
     ("flags", Int, true, User),
     ("minPwdAge", Large, true, User),
     ("maxPwdAge", Large, true, User),

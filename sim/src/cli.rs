@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 
+use crate::control_client::ControlClient;
 use crate::lab::LabOptions;
 use crate::{Credentials, default_lab};
 
@@ -16,6 +17,106 @@ pub enum Command {
     /// Export or import a domain as LDIF.
     #[command(subcommand)]
     Ldif(LdifCommand),
+    /// Read or edit a running lab's Default Domain Policy (password and lockout settings).
+    #[command(subcommand)]
+    Gpo(GpoCommand),
+    /// Apply group policy now on a running lab's DCs (`gpupdate /force` with --force).
+    Gpupdate(GpupdateArgs),
+    /// Stop, start or slow down a running lab's DC.
+    #[command(subcommand)]
+    Dc(DcCommand),
+    /// Run SDProp now on a running lab's PDC emulator(s).
+    Sdprop(LabArgs),
+}
+
+/// Which running lab and domain a command acts on.
+#[derive(Debug, Args)]
+pub struct LabArgs {
+    /// The lab's ready file (written by `serve --ready-file`).
+    #[arg(long, value_name = "PATH")]
+    pub lab: PathBuf,
+    /// The domain (DNS name), e.g. contoso.lab.
+    #[arg(long)]
+    pub domain: String,
+}
+
+/// `sspr-lab gpo`.
+#[derive(Debug, Subcommand)]
+pub enum GpoCommand {
+    /// Show the policy's version, settings and what each DC applied.
+    Show(LabArgs),
+    /// Set MS-GPSB keys, e.g. `MinimumPasswordAge=1` (applied at each DC's refresh, or gpupdate).
+    Set {
+        /// The lab and domain.
+        #[command(flatten)]
+        lab: LabArgs,
+        /// KEY=VALUE settings.
+        #[arg(required = true, value_name = "KEY=VALUE")]
+        settings: Vec<String>,
+    },
+}
+
+/// `sspr-lab gpupdate`.
+#[derive(Debug, Args)]
+pub struct GpupdateArgs {
+    /// The lab and domain.
+    #[command(flatten)]
+    pub lab: LabArgs,
+    /// Apply even if not newer, overwriting direct edits of the domain head.
+    #[arg(long)]
+    pub force: bool,
+    /// Only this DC (default: every DC of the domain).
+    #[arg(long)]
+    pub dc: Option<String>,
+}
+
+/// `sspr-lab dc`.
+#[derive(Debug, Subcommand)]
+pub enum DcCommand {
+    /// Stop a DC: its listeners refuse and replication to it waits.
+    Stop {
+        /// The lab and domain.
+        #[command(flatten)]
+        lab: LabArgs,
+        /// The DC, e.g. DC2.
+        name: String,
+    },
+    /// Start a stopped DC; it catches up from its partners.
+    Start {
+        /// The lab and domain.
+        #[command(flatten)]
+        lab: LabArgs,
+        /// The DC.
+        name: String,
+    },
+    /// Add a response delay to a DC (lab milliseconds; 0 clears).
+    Delay {
+        /// The lab and domain.
+        #[command(flatten)]
+        lab: LabArgs,
+        /// The DC.
+        name: String,
+        /// Before every operation.
+        #[arg(long, default_value_t = 0)]
+        all_ms: u64,
+        /// Before binds.
+        #[arg(long, default_value_t = 0)]
+        bind_ms: u64,
+        /// Before searches.
+        #[arg(long, default_value_t = 0)]
+        search_ms: u64,
+        /// Before writes.
+        #[arg(long, default_value_t = 0)]
+        modify_ms: u64,
+    },
+    /// Show a DC's state.
+    Show {
+        /// The lab and domain.
+        #[command(flatten)]
+        lab: LabArgs,
+        /// The DC.
+        name: String,
+    },
 }
 
 /// How hard commits try (`--durability`).
@@ -123,6 +224,12 @@ pub enum CliError {
     /// LDIF work failed.
     #[error("{0}")]
     Ldif(String),
+    /// The lab's control API refused or could not be reached.
+    #[error(transparent)]
+    Control(#[from] crate::control_client::ClientError),
+    /// A bad argument, named.
+    #[error("{0}")]
+    Usage(String),
 }
 
 fn scenario(name: Option<&str>) -> Result<crate::LabSpec, CliError> {
@@ -159,5 +266,97 @@ pub async fn run(cmd: Command) -> Result<(), CliError> {
             Ok(())
         }
         Command::Ldif(c) => crate::ldif_cmd::run(c).await,
+        Command::Gpo(c) => print(gpo(c).await?),
+        Command::Gpupdate(a) => {
+            let client = ControlClient::from_ready_file(&a.lab.lab)?;
+            let body = serde_json::json!({ "domain": a.lab.domain, "dc": a.dc, "force": a.force });
+            print(client.call("POST", "/gpupdate", Some(body)).await?)
+        }
+        Command::Dc(c) => print(dc(c).await?),
+        Command::Sdprop(a) => {
+            let client = ControlClient::from_ready_file(&a.lab)?;
+            print(
+                client
+                    .call(
+                        "POST",
+                        "/sdprop",
+                        Some(serde_json::json!({ "domain": a.domain })),
+                    )
+                    .await?,
+            )
+        }
     }
+}
+
+fn print(v: serde_json::Value) -> Result<(), CliError> {
+    println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    Ok(())
+}
+
+async fn gpo(c: GpoCommand) -> Result<serde_json::Value, CliError> {
+    match c {
+        GpoCommand::Show(a) => {
+            let client = ControlClient::from_ready_file(&a.lab)?;
+            Ok(client
+                .call("GET", &format!("/gpo/{}", a.domain), None)
+                .await?)
+        }
+        GpoCommand::Set { lab, settings } => {
+            let mut set = serde_json::Map::new();
+            for kv in &settings {
+                let (k, v) = kv
+                    .split_once('=')
+                    .ok_or_else(|| CliError::Usage(format!("{kv:?} is not KEY=VALUE")))?;
+                set.insert(
+                    k.trim().to_string(),
+                    serde_json::Value::String(v.trim().to_string()),
+                );
+            }
+            let client = ControlClient::from_ready_file(&lab.lab)?;
+            Ok(client
+                .call(
+                    "POST",
+                    "/gpo",
+                    Some(serde_json::json!({ "domain": lab.domain, "set": set })),
+                )
+                .await?)
+        }
+    }
+}
+
+async fn dc(c: DcCommand) -> Result<serde_json::Value, CliError> {
+    let (lab, name, action, body) = match c {
+        DcCommand::Stop { lab, name } => (lab, name, "stop", None),
+        DcCommand::Start { lab, name } => (lab, name, "start", None),
+        DcCommand::Show { lab, name } => (lab, name, "", None),
+        DcCommand::Delay {
+            lab,
+            name,
+            all_ms,
+            bind_ms,
+            search_ms,
+            modify_ms,
+        } => (
+            lab,
+            name,
+            "delay",
+            Some(
+                serde_json::json!({ "all_ms": all_ms, "bind_ms": bind_ms, "search_ms": search_ms, "modify_ms": modify_ms }),
+            ),
+        ),
+    };
+    let client = ControlClient::from_ready_file(&lab.lab)?;
+    let path = format!("/dc/{}/{}", lab.domain, name);
+    Ok(match action {
+        "" => client.call("GET", &path, None).await?,
+        a => {
+            client
+                .call(
+                    "POST",
+                    &format!("{path}/{a}"),
+                    body.or(Some(serde_json::json!({}))),
+                )
+                .await?
+        }
+    })
 }

@@ -177,6 +177,43 @@ pub struct SetPropagation {
     pub settings: fake_ad::propagation::Propagation,
 }
 
+/// The Default Domain Policy of a domain, as its PDC has it, and what each DC applied.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GpoStatus {
+    /// The domain.
+    pub domain: String,
+    /// The GPO's versionNumber on the PDC emulator.
+    pub version: u32,
+    /// Its settings (MS-GPSB keys).
+    pub settings: std::collections::BTreeMap<String, i64>,
+    /// The version each DC last applied to its domain head.
+    pub applied: std::collections::BTreeMap<String, u32>,
+}
+
+/// Edit the Default Domain Policy (on the PDC emulator; it replicates).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetGpo {
+    /// The domain.
+    pub domain: String,
+    /// MS-GPSB keys and values, e.g. {"MinimumPasswordAge": 1}.
+    pub set: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// Apply group policy now.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gpupdate {
+    /// The domain.
+    pub domain: String,
+    /// One DC; absent = every DC of the domain.
+    #[serde(default)]
+    pub dc: Option<String>,
+    /// Apply even if the version is not newer (overwriting direct edits), as `gpupdate /force`.
+    #[serde(default)]
+    pub force: bool,
+}
+
 /// A boxed future, so async control methods keep the trait object-safe.
 pub type Reply<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -203,6 +240,12 @@ pub trait LabControl: Send + Sync + 'static {
     fn propagation(&self) -> Vec<PropagationStatus>;
     /// `POST /control/propagation {domain?, settings}`: change the propagator's settings.
     fn set_propagation(&self, req: SetPropagation) -> Result<Vec<PropagationStatus>, ControlError>;
+    /// `GET /control/gpo/{domain}`: the Default Domain Policy and what each DC applied.
+    fn gpo(&self, domain: String) -> Result<GpoStatus, ControlError>;
+    /// `POST /control/gpo {domain, set}`: edit the Default Domain Policy.
+    fn set_gpo(&self, req: SetGpo) -> Reply<'_, Result<GpoStatus, ControlError>>;
+    /// `POST /control/gpupdate {domain, dc?, force}`: apply group policy now.
+    fn gpupdate(&self, req: Gpupdate) -> Reply<'_, Result<GpoStatus, ControlError>>;
 }
 
 /// The routes, for `GET /control`.
@@ -216,6 +259,9 @@ const ROUTES: &[&str] = &[
     "POST /control/dc/{domain}/{name}/delay {\"all_ms\", \"bind_ms\", \"search_ms\", \"modify_ms\"}",
     "POST /control/link {\"domain\", \"from\", \"to\", \"cut\": bool}",
     "GET /control/replication/{domain}",
+    "GET /control/gpo/{domain}",
+    "POST /control/gpo {\"domain\", \"set\": {\"MinimumPasswordAge\": 1}}",
+    "POST /control/gpupdate {\"domain\", \"dc\"?, \"force\": bool}",
     "GET /control/propagation",
     "POST /control/propagation {\"domain\"?, \"settings\": {\"delay\": {\"fixed\": {\"secs\": N}}, \"batch\", \"batch_interval_ms\"}}",
 ];
@@ -298,6 +344,18 @@ pub fn router(ctl: Arc<dyn LabControl>) -> Router {
             get(|State(c): State<Arc<dyn LabControl>>| async move { Json(c.propagation()) }).post(
                 |State(c): State<Arc<dyn LabControl>>, Json(req): Json<SetPropagation>| async move { answer(c.set_propagation(req)) },
             ),
+        )
+        .route(
+            "/control/gpo/{domain}",
+            get(|State(c): State<Arc<dyn LabControl>>, Path(d): Path<String>| async move { answer(c.gpo(d)) }),
+        )
+        .route(
+            "/control/gpo",
+            post(|State(c): State<Arc<dyn LabControl>>, Json(req): Json<SetGpo>| async move { answer(c.set_gpo(req).await) }),
+        )
+        .route(
+            "/control/gpupdate",
+            post(|State(c): State<Arc<dyn LabControl>>, Json(req): Json<Gpupdate>| async move { answer(c.gpupdate(req).await) }),
         )
         .with_state(ctl)
 }

@@ -178,6 +178,87 @@ impl LabControl for Core {
         Ok(self.propagation())
     }
 
+    fn gpo(&self, domain: String) -> Result<GpoStatus, ControlError> {
+        let d = self.domain(&domain)?;
+        let pdc = d.domain.dcs()[0].clone();
+        let (version, settings) = fake_ad::gpo::read(&pdc).map_err(|e| ControlError {
+            error: e.to_string(),
+            status: 500,
+        })?;
+        let applied = d
+            .domain
+            .dcs()
+            .iter()
+            .map(|dc| (dc.name.clone(), d.domain.gpo_applied(&dc.name)))
+            .collect();
+        Ok(GpoStatus {
+            domain: d.spec.dns.clone(),
+            version,
+            settings,
+            applied,
+        })
+    }
+
+    fn set_gpo(&self, req: SetGpo) -> Reply<'_, Result<GpoStatus, ControlError>> {
+        Box::pin(async move {
+            let d = self.domain(&req.domain)?;
+            let changes: Vec<(String, String)> = req
+                .set
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string()),
+                    )
+                })
+                .collect();
+            let pdc = d.domain.dcs()[0].clone();
+            fake_ad::gpo::set(&pdc, &changes).await.map_err(|e| {
+                let status = if matches!(e, fake_ad::gpo::GpoError::Directory(_)) {
+                    500
+                } else {
+                    400
+                };
+                ControlError {
+                    error: e.to_string(),
+                    status,
+                }
+            })?;
+            self.gpo(req.domain.clone())
+        })
+    }
+
+    fn gpupdate(&self, req: Gpupdate) -> Reply<'_, Result<GpoStatus, ControlError>> {
+        Box::pin(async move {
+            let d = self.domain(&req.domain)?;
+            let dcs = match &req.dc {
+                Some(n) => vec![
+                    d.domain
+                        .dc(n)
+                        .ok_or_else(|| not_found(format!("no DC {n} in {}", req.domain)))?,
+                ],
+                None => d.domain.dcs(),
+            };
+            for dc in dcs {
+                if dc.stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                    return Err(ControlError {
+                        error: format!("{} is stopped", dc.name),
+                        status: 409,
+                    });
+                }
+                fake_ad::gpo::apply(&dc, req.force)
+                    .await
+                    .map_err(|e| ControlError {
+                        error: e.to_string(),
+                        status: 500,
+                    })?;
+            }
+            self.gpo(req.domain.clone())
+        })
+    }
+
     fn replication(&self, domain: String) -> Result<ReplicationStatus, ControlError> {
         let d = self.domain(&domain)?;
         let st = d.domain.repl.lock().expect("repl lock");

@@ -241,6 +241,8 @@ impl Lab {
             d.domain.repl.lock().expect("repl lock").topology = spec.timers.topology.clone();
             d.domain
                 .start_sdprop_timer(clock.now(), spec.timers.sdprop_every_secs);
+            d.domain
+                .start_gp_refresh(clock.now(), spec.timers.gp_refresh_secs);
         }
         if fresh {
             let spec_json = serde_json::to_string(&spec).map_err(|e| state_err(e.to_string()))?;

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod control;
+pub mod control_client;
 pub mod core;
 pub mod credentials;
 pub mod dcs;

@@ -70,6 +70,12 @@ pub async fn build(
                 })
                 .await
                 .map_err(|e| format!("building {}: {e}", d.dns))?;
+                for dc in domain.dcs() {
+                    domain.set_gpo_applied(
+                        &dc.name,
+                        fake_ad::gpo::read(&pdc).map(|(v, _)| v).unwrap_or(0),
+                    );
+                }
                 bootstrap::copy_to_replicas(&pdc)
                     .await
                     .map_err(|e| format!("copying {}: {e}", d.dns))?;
@@ -93,6 +99,14 @@ pub async fn build(
                     .map_err(|e| e.to_string())?
                 {
                     domain.restore_repl(&repl)?;
+                }
+                for dc in domain.dcs() {
+                    let key = format!("gpo/{}/{}", d.dns, dc.name);
+                    let applied = match store.meta(&key).map_err(|e| e.to_string())? {
+                        Some(v) => v.parse().map_err(|_| format!("bad {key}: {v:?}"))?,
+                        None => fake_ad::gpo::read(&dc).map(|(v, _)| v).unwrap_or(0),
+                    };
+                    domain.set_gpo_applied(&dc.name, applied);
                 }
             }
             out.push(BuiltDomain {

@@ -32,6 +32,8 @@ pub struct TimersSpec {
     pub sdprop_every_secs: u64,
     /// The replication topology's delays.
     pub topology: fake_ad::replication::Topology,
+    /// Each DC's group-policy background refresh (seconds; DCs refresh every 5 minutes).
+    pub gp_refresh_secs: u64,
 }
 
 impl Default for TimersSpec {
@@ -40,6 +42,7 @@ impl Default for TimersSpec {
             propagation: fake_ad::propagation::Propagation::realistic(),
             sdprop_every_secs: 3600,
             topology: fake_ad::replication::Topology::default(),
+            gp_refresh_secs: 300,
         }
     }
 }
