@@ -617,3 +617,49 @@ fn background_refresh_applies_a_newer_gpo() {
         "{body}"
     );
 }
+
+#[test]
+fn across_sites_the_old_password_binds_on_the_far_dc_until_replication() {
+    // Scenario 23: DC2 in another site; inter-site replication every 180 minutes.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut spec = sim::default_lab();
+    spec.forests[0].domains[0].dcs[1].site = "Branch".into();
+    let opts = sim::LabOptions {
+        propagation: Some(fake_ad::propagation::Propagation::immediate()),
+        ..sim::LabOptions::default()
+    };
+    let lab = Running {
+        lab: Some(rt.block_on(sim::Lab::start(spec, opts)).unwrap()),
+        rt,
+    };
+    let mut dc1 = dc(&lab, "DC1");
+    assert_eq!(reset(&mut dc1, ALICE, "Near-Site-Passw0rd1").rc, 0);
+    let e2 = lab.lab().endpoint("contoso.lab", "DC2").unwrap().clone();
+    let bind2 = |pw: &str| {
+        let settings = LdapConnSettings::new().set_config(lab.lab().ca.client_config().unwrap());
+        LdapConn::with_settings(settings, &format!("ldaps://{}", e2.ldaps))
+            .unwrap()
+            .simple_bind("alice@contoso.lab", pw)
+            .unwrap()
+    };
+    advance(&lab, 0);
+    assert_eq!(
+        bind2(USER_PW).rc,
+        0,
+        "the old password still binds on the far-site DC"
+    );
+    assert!(
+        bind2("Near-Site-Passw0rd1").text.contains("data 52e"),
+        "and the new one does not (no PDC retry across sites)"
+    );
+    advance(&lab, 180 * 60);
+    assert_eq!(
+        bind2("Near-Site-Passw0rd1").rc,
+        0,
+        "after the inter-site schedule, the new one"
+    );
+}

@@ -138,10 +138,18 @@ pub fn is_urgent(attr: AttrId) -> bool {
     attr == k.lockout_time || attr == k.pwd_last_set || attr == k.uac
 }
 
-/// Attributes that are the DC's own and never replicate.
+/// Attributes that are the DC's own and never replicate (USNs, and as in AD the bad-password
+/// count and time, lastLogon and logonCount).
 pub fn is_local(attr: AttrId) -> bool {
     let k = known();
-    attr == k.usn_changed || attr == k.usn_created || attr == k.when_changed
+    let s = schema();
+    attr == k.usn_changed
+        || attr == k.usn_created
+        || attr == k.when_changed
+        || attr == k.bad_pwd_count
+        || attr == s.id("badPasswordTime")
+        || attr == s.id("lastLogon")
+        || attr == s.id("logonCount")
 }
 
 /// The metadata of `attr` on `e` (never-changed attributes are version 1 at creation).
