@@ -689,6 +689,11 @@ impl<'a> Txn<'a> {
                             > crate::replication::meta_of(&e, *a)
                         {
                             crate::replication::copy_attr(&mut e, incoming, *a);
+                            // An unlock that arrives by replication clears this DC's count too.
+                            if *a == known().lockout_time && e.int(known().lockout_time) == Some(0)
+                            {
+                                e.set_one(known().bad_pwd_count, Value::Int(0));
+                            }
                             any = true;
                         }
                     }
