@@ -1,2 +1,7 @@
-//! The fake Entra tenant: users, SSPR settings and flows, token service, Graph-shaped API, audit log
-//! and the relay. Filled by issue [D]; it holds no behaviour yet.
+//! The fake Entra tenant: users, SSPR settings and flows, token service, Graph-shaped API, audit
+//! log and the relay. Issue [D] fills it; what exists so far is listed below.
+
+pub mod decision;
+pub mod password_policy;
+pub mod tenant;
+pub mod token;

@@ -1,0 +1,383 @@
+//! The tenant: its users (cloud-only and synced copies of on-premises users, with their anchors),
+//! their admin roles, the tenant's SSPR and on-premises integration settings, the lab app for
+//! client credentials, the audit log, and the long-running password operations.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use runtime::{Clock, Seed};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::decision::{self, RoleSet, Settings};
+
+/// A salted password verifier: the tenant never keeps a password in clear.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Verifier {
+    salt: [u8; 16],
+    hash: [u8; 32],
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Verifier(..)")
+    }
+}
+
+impl Verifier {
+    /// A verifier of `password` with a fresh salt from `rng`.
+    pub fn new(password: &str, rng: &mut impl Rng) -> Verifier {
+        let mut salt = [0u8; 16];
+        rng.fill_bytes(&mut salt);
+        Verifier { salt, hash: Self::digest(&salt, password) }
+    }
+
+    fn digest(salt: &[u8; 16], password: &str) -> [u8; 32] {
+        let hex: String = salt.iter().map(|b| format!("{b:02x}")).collect();
+        wire::auth::secret_verifier(&format!("{hex}:{password}"))
+    }
+
+    /// Whether `password` matches (constant-time compare of the digests).
+    pub fn matches(&self, password: &str) -> bool {
+        let d = Self::digest(&self.salt, password);
+        d.iter().zip(self.hash.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    }
+}
+
+/// Where a user's password is mastered, as the tenant knows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum UserSource {
+    /// A cloud-only user.
+    CloudOnly,
+    /// A synced copy of an on-premises user.
+    Synced(SyncedLink),
+}
+
+/// A synced user's on-premises identity (DESIGN §7: made once by the orchestrator).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SyncedLink {
+    /// onPremisesDomainName.
+    pub domain: String,
+    /// onPremisesDistinguishedName.
+    pub dn: String,
+    /// The objectGUID anchor (onPremisesImmutableId is its base64).
+    pub anchor: Uuid,
+    /// onPremisesSamAccountName.
+    pub sam: String,
+    /// The engine that owns the domain.
+    pub engine: wire::types::Engine,
+    /// In the scope of the domain's sync configuration.
+    pub in_scope: bool,
+}
+
+/// One user of the tenant.
+#[derive(Clone, Debug)]
+pub struct CloudUser {
+    /// Object id.
+    pub id: Uuid,
+    /// userPrincipalName.
+    pub upn: String,
+    /// displayName.
+    pub display_name: String,
+    /// givenName.
+    pub given: String,
+    /// surname.
+    pub surname: String,
+    /// The cloud password's verifier.
+    pub password: Verifier,
+    /// Admin roles.
+    pub roles: RoleSet,
+    /// Cloud-only or synced.
+    pub source: UserSource,
+    /// accountEnabled.
+    pub enabled: bool,
+}
+
+/// A user to add.
+pub struct NewUser {
+    /// userPrincipalName.
+    pub upn: String,
+    /// givenName.
+    pub given: String,
+    /// surname.
+    pub surname: String,
+    /// The initial password (hashed at once).
+    pub password: String,
+    /// Admin roles.
+    pub roles: RoleSet,
+    /// Cloud-only or synced.
+    pub source: UserSource,
+}
+
+/// One audit log row (facts §5.3); never a password.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    /// Row id.
+    pub id: Uuid,
+    /// Lab time, RFC 3339.
+    pub activity_date_time: String,
+    /// "Self-service Password Management" or "Core Directory".
+    pub logged_by_service: String,
+    /// The category.
+    pub category: String,
+    /// The activity's display name.
+    pub activity_display_name: String,
+    /// success / failure.
+    pub result: String,
+    /// The reason.
+    pub result_reason: String,
+    /// Who did it (UPN or app id).
+    pub initiated_by: String,
+    /// The user it concerns (UPN).
+    pub target: String,
+    /// The on-premises agent type that handled it, if any.
+    pub on_premises_agent: Option<String>,
+}
+
+/// The status of a long-running password operation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum OpStatus {
+    /// Accepted, not started.
+    NotStarted,
+    /// Waiting for the on-premises agent.
+    Running,
+    /// Done.
+    Succeeded,
+    /// Refused or failed.
+    Failed,
+}
+
+/// One long-running password operation (Graph's resetPassword).
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Operation {
+    /// Operation id.
+    pub id: Uuid,
+    /// The user.
+    #[serde(skip)]
+    pub user: Uuid,
+    /// Its status.
+    pub status: OpStatus,
+    /// When it was created (RFC 3339, lab time).
+    pub created_date_time: String,
+    /// When it last changed.
+    pub last_action_date_time: String,
+    /// A short detail for failures (the user-facing code).
+    pub status_detail: Option<String>,
+    /// The relay job id, if it wrote back.
+    #[serde(skip)]
+    pub job: Option<String>,
+}
+
+/// The tenant.
+pub struct Tenant {
+    /// Tenant id.
+    pub id: Uuid,
+    /// Initial domain, e.g. `contoso.onmicrosoft.example`.
+    pub name: String,
+    /// The lab app's client id (client credentials).
+    pub client_id: Uuid,
+    client_secret: Verifier,
+    /// The lab clock.
+    pub clock: Clock,
+    settings: Mutex<Settings>,
+    users: Mutex<BTreeMap<Uuid, CloudUser>>,
+    upns: Mutex<BTreeMap<String, Uuid>>,
+    audit: Mutex<Vec<AuditEntry>>,
+    ops: Mutex<BTreeMap<Uuid, Operation>>,
+    rng: Mutex<ChaCha8Rng>,
+}
+
+impl std::fmt::Debug for Tenant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tenant").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+/// Bad tenant input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TenantError {
+    /// A UPN already in use.
+    #[error("userPrincipalName {0} is already in use")]
+    UpnInUse(String),
+}
+
+impl Tenant {
+    /// A new tenant; ids come from the seed (stable across runs with the same seed).
+    pub fn new(name: &str, seed: Seed, clock: Clock, settings: Settings, client_secret: &str) -> Tenant {
+        let mut rng = runtime::stream(seed, "fake-cloud/tenant");
+        let id = runtime::uuid_from(&mut rng);
+        let client_id = runtime::uuid_from(&mut rng);
+        let client_secret = Verifier::new(client_secret, &mut rng);
+        Tenant {
+            id,
+            name: name.to_string(),
+            client_id,
+            client_secret,
+            clock,
+            settings: Mutex::new(settings),
+            users: Mutex::new(BTreeMap::new()),
+            upns: Mutex::new(BTreeMap::new()),
+            audit: Mutex::new(Vec::new()),
+            ops: Mutex::new(BTreeMap::new()),
+            rng: Mutex::new(rng),
+        }
+    }
+
+    /// Adds a user; returns its object id.
+    pub fn add_user(&self, u: NewUser) -> Result<Uuid, TenantError> {
+        let key = u.upn.to_lowercase();
+        let mut upns = self.upns.lock().expect("tenant lock");
+        if upns.contains_key(&key) {
+            return Err(TenantError::UpnInUse(u.upn));
+        }
+        let mut rng = self.rng.lock().expect("tenant lock");
+        let id = runtime::uuid_from(&mut rng);
+        let password = Verifier::new(&u.password, &mut *rng);
+        let user = CloudUser {
+            id,
+            display_name: format!("{} {}", u.given, u.surname),
+            upn: u.upn,
+            given: u.given,
+            surname: u.surname,
+            password,
+            roles: u.roles,
+            source: u.source,
+            enabled: true,
+        };
+        upns.insert(key, id);
+        self.users.lock().expect("tenant lock").insert(id, user);
+        Ok(id)
+    }
+
+    /// The user with object id or UPN `key` (case-insensitive).
+    pub fn user(&self, key: &str) -> Option<CloudUser> {
+        let id = match Uuid::parse_str(key) {
+            Ok(id) => id,
+            Err(_) => *self.upns.lock().expect("tenant lock").get(&key.to_lowercase())?,
+        };
+        self.users.lock().expect("tenant lock").get(&id).cloned()
+    }
+
+    /// Every user, in id order.
+    pub fn users(&self) -> Vec<CloudUser> {
+        self.users.lock().expect("tenant lock").values().cloned().collect()
+    }
+
+    /// Sets a user's cloud password.
+    pub fn set_password(&self, id: Uuid, password: &str) {
+        let v = Verifier::new(password, &mut *self.rng.lock().expect("tenant lock"));
+        if let Some(u) = self.users.lock().expect("tenant lock").get_mut(&id) {
+            u.password = v;
+        }
+    }
+
+    /// Whether `secret` is the lab app's client secret.
+    pub fn client_secret_matches(&self, secret: &str) -> bool {
+        self.client_secret.matches(secret)
+    }
+
+    /// The SSPR and on-premises integration settings.
+    pub fn settings(&self) -> Settings {
+        *self.settings.lock().expect("tenant lock")
+    }
+
+    /// Replaces the settings.
+    pub fn set_settings(&self, s: Settings) {
+        *self.settings.lock().expect("tenant lock") = s;
+    }
+
+    /// Appends an audit row built from a decision's [`decision::AuditRow`].
+    pub fn audit(&self, row: &decision::AuditRow, initiated_by: &str, target: &str) {
+        let id = runtime::uuid_from(&mut self.rng.lock().expect("tenant lock"));
+        let entry = AuditEntry {
+            id,
+            activity_date_time: self.clock.now().rfc3339(),
+            logged_by_service: decision::AUDIT_SERVICE.to_string(),
+            category: row.category.as_str().to_string(),
+            activity_display_name: row.activity.as_str().to_string(),
+            result: row.result.as_str().to_string(),
+            result_reason: row.reason.unwrap_or_default().to_string(),
+            initiated_by: initiated_by.to_string(),
+            target: target.to_string(),
+            on_premises_agent: row.on_premises_agent.map(|a| a.as_str().to_string()),
+        };
+        self.audit.lock().expect("tenant lock").push(entry);
+    }
+
+    /// Every audit row, oldest first.
+    pub fn audit_log(&self) -> Vec<AuditEntry> {
+        self.audit.lock().expect("tenant lock").clone()
+    }
+
+    /// Starts a long-running operation for `user`.
+    pub fn new_operation(&self, user: Uuid) -> Operation {
+        let id = runtime::uuid_from(&mut self.rng.lock().expect("tenant lock"));
+        let now = self.clock.now().rfc3339();
+        let op = Operation {
+            id,
+            user,
+            status: OpStatus::NotStarted,
+            created_date_time: now.clone(),
+            last_action_date_time: now,
+            status_detail: None,
+            job: None,
+        };
+        self.ops.lock().expect("tenant lock").insert(id, op.clone());
+        op
+    }
+
+    /// Updates an operation.
+    pub fn update_operation(&self, id: Uuid, status: OpStatus, detail: Option<String>, job: Option<String>) {
+        let now = self.clock.now().rfc3339();
+        if let Some(op) = self.ops.lock().expect("tenant lock").get_mut(&id) {
+            op.status = status;
+            op.last_action_date_time = now;
+            if detail.is_some() {
+                op.status_detail = detail;
+            }
+            if job.is_some() {
+                op.job = job;
+            }
+        }
+    }
+
+    /// An operation of `user`.
+    pub fn operation(&self, user: Uuid, id: Uuid) -> Option<Operation> {
+        self.ops.lock().expect("tenant lock").get(&id).filter(|o| o.user == user).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_by_id_and_upn_and_password_verifiers() {
+        let t = Tenant::new("contoso.onmicrosoft.example", Seed(1), Clock::starting_at(runtime::LabTime(0)), Settings::DEPLOYED, "Lab-Client-Secret1");
+        let id = t
+            .add_user(NewUser {
+                upn: "alice@contoso.lab".into(),
+                given: "Alice".into(),
+                surname: "Archer".into(),
+                password: "Lab-User-Passw0rd1".into(),
+                roles: RoleSet::NONE,
+                source: UserSource::CloudOnly,
+            })
+            .unwrap();
+        assert_eq!(t.user("ALICE@contoso.lab").unwrap().id, id);
+        assert_eq!(t.user(&id.to_string()).unwrap().upn, "alice@contoso.lab");
+        let u = t.user("alice@contoso.lab").unwrap();
+        assert!(u.password.matches("Lab-User-Passw0rd1"));
+        assert!(!u.password.matches("wrong"));
+        assert!(format!("{:?}", u).contains("Verifier(..)"));
+        assert!(t.client_secret_matches("Lab-Client-Secret1"));
+        let again = Tenant::new("x", Seed(1), Clock::starting_at(runtime::LabTime(0)), Settings::DEPLOYED, "s");
+        assert_eq!(again.id, t.id, "ids follow the seed");
+    }
+}

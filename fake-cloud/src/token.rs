@@ -1,0 +1,1 @@
+//! Filled by issue [D] (in progress).
