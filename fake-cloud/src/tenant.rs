@@ -31,7 +31,10 @@ impl Verifier {
     pub fn new(password: &str, rng: &mut impl Rng) -> Verifier {
         let mut salt = [0u8; 16];
         rng.fill_bytes(&mut salt);
-        Verifier { salt, hash: Self::digest(&salt, password) }
+        Verifier {
+            salt,
+            hash: Self::digest(&salt, password),
+        }
     }
 
     fn digest(salt: &[u8; 16], password: &str) -> [u8; 32] {
@@ -42,7 +45,10 @@ impl Verifier {
     /// Whether `password` matches (constant-time compare of the digests).
     pub fn matches(&self, password: &str) -> bool {
         let d = Self::digest(&self.salt, password);
-        d.iter().zip(self.hash.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+        d.iter()
+            .zip(self.hash.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
     }
 }
 
@@ -195,7 +201,9 @@ pub struct Tenant {
 
 impl std::fmt::Debug for Tenant {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tenant").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("Tenant")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -209,7 +217,13 @@ pub enum TenantError {
 
 impl Tenant {
     /// A new tenant; ids come from the seed (stable across runs with the same seed).
-    pub fn new(name: &str, seed: Seed, clock: Clock, settings: Settings, client_secret: &str) -> Tenant {
+    pub fn new(
+        name: &str,
+        seed: Seed,
+        clock: Clock,
+        settings: Settings,
+        client_secret: &str,
+    ) -> Tenant {
         let mut rng = runtime::stream(seed, "fake-cloud/tenant");
         let id = runtime::uuid_from(&mut rng);
         let client_id = runtime::uuid_from(&mut rng);
@@ -259,14 +273,23 @@ impl Tenant {
     pub fn user(&self, key: &str) -> Option<CloudUser> {
         let id = match Uuid::parse_str(key) {
             Ok(id) => id,
-            Err(_) => *self.upns.lock().expect("tenant lock").get(&key.to_lowercase())?,
+            Err(_) => *self
+                .upns
+                .lock()
+                .expect("tenant lock")
+                .get(&key.to_lowercase())?,
         };
         self.users.lock().expect("tenant lock").get(&id).cloned()
     }
 
     /// Every user, in id order.
     pub fn users(&self) -> Vec<CloudUser> {
-        self.users.lock().expect("tenant lock").values().cloned().collect()
+        self.users
+            .lock()
+            .expect("tenant lock")
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// Sets a user's cloud password.
@@ -333,7 +356,13 @@ impl Tenant {
     }
 
     /// Updates an operation.
-    pub fn update_operation(&self, id: Uuid, status: OpStatus, detail: Option<String>, job: Option<String>) {
+    pub fn update_operation(
+        &self,
+        id: Uuid,
+        status: OpStatus,
+        detail: Option<String>,
+        job: Option<String>,
+    ) {
         let now = self.clock.now().rfc3339();
         if let Some(op) = self.ops.lock().expect("tenant lock").get_mut(&id) {
             op.status = status;
@@ -349,7 +378,12 @@ impl Tenant {
 
     /// An operation of `user`.
     pub fn operation(&self, user: Uuid, id: Uuid) -> Option<Operation> {
-        self.ops.lock().expect("tenant lock").get(&id).filter(|o| o.user == user).cloned()
+        self.ops
+            .lock()
+            .expect("tenant lock")
+            .get(&id)
+            .filter(|o| o.user == user)
+            .cloned()
     }
 }
 
@@ -359,7 +393,13 @@ mod tests {
 
     #[test]
     fn users_by_id_and_upn_and_password_verifiers() {
-        let t = Tenant::new("contoso.onmicrosoft.example", Seed(1), Clock::starting_at(runtime::LabTime(0)), Settings::DEPLOYED, "Lab-Client-Secret1");
+        let t = Tenant::new(
+            "contoso.onmicrosoft.example",
+            Seed(1),
+            Clock::starting_at(runtime::LabTime(0)),
+            Settings::DEPLOYED,
+            "Lab-Client-Secret1",
+        );
         let id = t
             .add_user(NewUser {
                 upn: "alice@contoso.lab".into(),
@@ -377,7 +417,13 @@ mod tests {
         assert!(!u.password.matches("wrong"));
         assert!(format!("{:?}", u).contains("Verifier(..)"));
         assert!(t.client_secret_matches("Lab-Client-Secret1"));
-        let again = Tenant::new("x", Seed(1), Clock::starting_at(runtime::LabTime(0)), Settings::DEPLOYED, "s");
+        let again = Tenant::new(
+            "x",
+            Seed(1),
+            Clock::starting_at(runtime::LabTime(0)),
+            Settings::DEPLOYED,
+            "s",
+        );
         assert_eq!(again.id, t.id, "ids follow the seed");
     }
 }
