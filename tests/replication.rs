@@ -663,3 +663,30 @@ fn across_sites_the_old_password_binds_on_the_far_dc_until_replication() {
         "after the inter-site schedule, the new one"
     );
 }
+
+#[test]
+fn refusals_are_explained_through_the_control_api() {
+    let lab = Running::default();
+    let mut c = svc_on(&lab, "DC1");
+    assert_eq!(
+        reset(
+            &mut c,
+            "CN=Carol Cruz,OU=Staff,DC=contoso,DC=lab",
+            "Protected-Passw0rd1"
+        )
+        .rc,
+        50
+    );
+    let (st, body) = control(&lab, "GET", "/control/refusals/contoso.lab/DC1", "");
+    assert_eq!(st, 200);
+    assert!(
+        body.contains(r#""right":"Reset Password""#) && body.contains("Carol Cruz"),
+        "{body}"
+    );
+    assert!(!body.contains("Protected-Passw0rd1"), "never a password");
+    // A cut link survives a restart through the state directory.
+    assert_eq!(
+        control(&lab, "GET", "/control/refusals/contoso.lab/DC7", "").0,
+        404
+    );
+}

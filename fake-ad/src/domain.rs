@@ -413,6 +413,19 @@ impl Domain {
         );
     }
 
+    /// Persists the replication state (cut links, in-flight deliveries) through `dc`'s store.
+    pub async fn save_repl(&self, dc: &Dc) -> Result<(), DirError> {
+        dc.write_with(
+            true,
+            |_| Ok(()),
+            |meta| {
+                let st = self.repl.lock().expect("repl lock");
+                meta.push(self.repl_meta(&st));
+            },
+        )
+        .await
+    }
+
     /// Cuts (or heals) replication from `from` to `to` (both directions when `both`).
     pub fn set_link(&self, from: &str, to: &str, cut: bool) {
         let mut st = self.repl.lock().expect("repl lock");

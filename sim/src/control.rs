@@ -233,7 +233,13 @@ pub trait LabControl: Send + Sync + 'static {
         action: DcAction,
     ) -> Reply<'_, Result<DcStatus, ControlError>>;
     /// `POST /control/link {domain, from, to, cut}`: cut or heal replication between two DCs.
-    fn link(&self, req: LinkRequest) -> Result<LinkStatus, ControlError>;
+    fn link(&self, req: LinkRequest) -> Reply<'_, Result<LinkStatus, ControlError>>;
+    /// `GET /control/refusals/{domain}/{dc}`: why the DC refused recent writes (structured).
+    fn refusals(
+        &self,
+        domain: String,
+        dc: String,
+    ) -> Result<Vec<fake_ad::refusal::Refusal>, ControlError>;
     /// `GET /control/replication/{domain}`: what is in flight and which links are cut.
     fn replication(&self, domain: String) -> Result<ReplicationStatus, ControlError>;
     /// `GET /control/propagation`: each domain's propagator settings and jobs.
@@ -259,6 +265,7 @@ const ROUTES: &[&str] = &[
     "POST /control/dc/{domain}/{name}/delay {\"all_ms\", \"bind_ms\", \"search_ms\", \"modify_ms\"}",
     "POST /control/link {\"domain\", \"from\", \"to\", \"cut\": bool}",
     "GET /control/replication/{domain}",
+    "GET /control/refusals/{domain}/{dc}",
     "GET /control/gpo/{domain}",
     "POST /control/gpo {\"domain\", \"set\": {\"MinimumPasswordAge\": 1}}",
     "POST /control/gpupdate {\"domain\", \"dc\"?, \"force\": bool}",
@@ -333,7 +340,13 @@ pub fn router(ctl: Arc<dyn LabControl>) -> Router {
         )
         .route(
             "/control/link",
-            post(|State(c): State<Arc<dyn LabControl>>, Json(req): Json<LinkRequest>| async move { answer(c.link(req)) }),
+            post(|State(c): State<Arc<dyn LabControl>>, Json(req): Json<LinkRequest>| async move { answer(c.link(req).await) }),
+        )
+        .route(
+            "/control/refusals/{domain}/{dc}",
+            get(|State(c): State<Arc<dyn LabControl>>, Path((d, n)): Path<(String, String)>| async move {
+                answer(c.refusals(d, n))
+            }),
         )
         .route(
             "/control/replication/{domain}",

@@ -115,18 +115,22 @@ impl LabControl for Core {
         })
     }
 
-    fn link(&self, req: LinkRequest) -> Result<LinkStatus, ControlError> {
-        let d = self.domain(&req.domain)?;
-        for n in [&req.from, &req.to] {
-            if d.domain.dc(n).is_none() {
-                return Err(not_found(format!("no DC {n} in {}", req.domain)));
+    fn link(&self, req: LinkRequest) -> Reply<'_, Result<LinkStatus, ControlError>> {
+        Box::pin(async move {
+            let d = self.domain(&req.domain)?;
+            for n in [&req.from, &req.to] {
+                if d.domain.dc(n).is_none() {
+                    return Err(not_found(format!("no DC {n} in {}", req.domain)));
+                }
             }
-        }
-        d.domain.set_link(&req.from, &req.to, req.cut);
-        d.domain.set_link(&req.to, &req.from, req.cut);
-        Ok(LinkStatus {
-            domain: d.spec.dns.clone(),
-            cut: d
+            d.domain.set_link(&req.from, &req.to, req.cut);
+            d.domain.set_link(&req.to, &req.from, req.cut);
+            let pdc = d.domain.dcs()[0].clone();
+            d.domain.save_repl(&pdc).await.map_err(|e| ControlError {
+                error: e.to_string(),
+                status: 500,
+            })?;
+            let cut = d
                 .domain
                 .repl
                 .lock()
@@ -134,8 +138,21 @@ impl LabControl for Core {
                 .cut
                 .iter()
                 .cloned()
-                .collect(),
+                .collect();
+            Ok(LinkStatus {
+                domain: d.spec.dns.clone(),
+                cut,
+            })
         })
+    }
+
+    fn refusals(
+        &self,
+        domain: String,
+        dc: String,
+    ) -> Result<Vec<fake_ad::refusal::Refusal>, ControlError> {
+        let r = self.runner(&domain, &dc)?;
+        Ok(r.dc.refusals.all())
     }
 
     fn propagation(&self) -> Vec<PropagationStatus> {
