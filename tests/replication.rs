@@ -684,7 +684,7 @@ fn refusals_are_explained_through_the_control_api() {
         "{body}"
     );
     assert!(!body.contains("Protected-Passw0rd1"), "never a password");
-    // A cut link survives a restart through the state directory.
+    // An unknown DC is named, not guessed.
     assert_eq!(
         control(&lab, "GET", "/control/refusals/contoso.lab/DC7", "").0,
         404
