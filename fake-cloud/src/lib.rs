@@ -3,5 +3,6 @@
 
 pub mod decision;
 pub mod password_policy;
+pub mod relay;
 pub mod tenant;
 pub mod token;
