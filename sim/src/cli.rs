@@ -155,6 +155,12 @@ pub struct ServeArgs {
     /// The control API's port.
     #[arg(long, value_name = "P")]
     pub control_port: Option<u16>,
+    /// fake-cloud's plain HTTP port.
+    #[arg(long, value_name = "P")]
+    pub http_port: Option<u16>,
+    /// fake-cloud's HTTPS port (443 lets MSAL's ROPC userrealm lookup work unchanged).
+    #[arg(long, value_name = "P")]
+    pub https_port: Option<u16>,
 }
 
 impl Default for ServeArgs {
@@ -168,6 +174,8 @@ impl Default for ServeArgs {
             ready_file: None,
             ldap_port_base: None,
             control_port: None,
+            http_port: None,
+            https_port: None,
         }
     }
 }
@@ -253,6 +261,8 @@ impl ServeArgs {
             control_port: self.control_port,
             credentials: Credentials::from_env(),
             propagation: None,
+            http_port: self.http_port,
+            https_port: self.https_port,
         }
     }
 }

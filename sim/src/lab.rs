@@ -83,6 +83,10 @@ pub struct LabOptions {
     pub credentials: Credentials,
     /// Overrides the spec's propagator settings (tests use `Propagation::immediate()`).
     pub propagation: Option<fake_ad::propagation::Propagation>,
+    /// The cloud's plain HTTP port; `None` = OS-chosen.
+    pub http_port: Option<u16>,
+    /// The cloud's HTTPS port; `None` = OS-chosen.
+    pub https_port: Option<u16>,
 }
 
 impl Default for LabOptions {
@@ -96,6 +100,8 @@ impl Default for LabOptions {
             control_port: None,
             credentials: Credentials::default(),
             propagation: None,
+            http_port: None,
+            https_port: None,
         }
     }
 }
@@ -137,6 +143,8 @@ pub struct Lab {
     tasks: Vec<JoinHandle<()>>,
     /// Every DC's listeners (stop and start them here or through the control API).
     pub runners: Vec<Arc<DcRunner>>,
+    /// The fake Entra tenant's listeners and state.
+    pub cloud: crate::cloud::CloudRun,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -281,6 +289,21 @@ impl Lab {
                 runners.push(Arc::new(r));
             }
         }
+        let cloud = crate::cloud::start(
+            &spec,
+            &domains,
+            Seed(seed),
+            &clock,
+            &opts.credentials,
+            opts.state.as_deref(),
+            &ca,
+            SocketAddr::from(([127, 0, 0, 1], opts.http_port.unwrap_or(0))),
+            SocketAddr::from(([127, 0, 0, 1], opts.https_port.unwrap_or(0))),
+            &stop,
+            &mut tasks,
+        )
+        .await
+        .map_err(LabError::Directory)?;
         let core: Arc<dyn LabControl> = Arc::new(Core {
             clock: clock.clone(),
             domains: domains.clone(),
@@ -368,6 +391,7 @@ impl Lab {
             stop,
             tasks,
             runners,
+            cloud,
             _tmp: tmp,
         })
     }
@@ -410,6 +434,21 @@ impl Lab {
             seed: self.seed,
             ca_cert: self.ca_cert.display().to_string(),
             control: format!("http://{}/control", self.control),
+            http: Some(format!("http://{}", self.cloud.http)),
+            https: Some(format!("https://{}", self.cloud.https)),
+            graph: Some(format!("https://{}/v1.0", self.cloud.https)),
+            tenant: Some(self.spec.tenant.name.clone()),
+            tenant_id: Some(self.cloud.cloud.flows.tenant.id.to_string()),
+            client_id: Some(self.cloud.cloud.flows.tenant.client_id.to_string()),
+            token_endpoint: Some(format!(
+                "https://{}/{}/oauth2/v2.0/token",
+                self.cloud.https, self.spec.tenant.name
+            )),
+            openid_configuration: Some(format!(
+                "https://{}/{}/v2.0/.well-known/openid-configuration",
+                self.cloud.https, self.spec.tenant.name
+            )),
+            relay: Some(format!("https://{}/relay/v1", self.cloud.https)),
             domains: self
                 .domains
                 .iter()

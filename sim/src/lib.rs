@@ -3,6 +3,7 @@
 //! Virtual time, scenarios, workloads and reports come with issue [F].
 
 pub mod cli;
+pub mod cloud;
 pub mod control;
 pub mod control_client;
 pub mod core;

@@ -18,6 +18,33 @@ pub struct ReadyFile {
     pub ca_cert: String,
     /// The control API's base URL.
     pub control: String,
+    /// fake-cloud over plain HTTP (quick scripts, curl).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<String>,
+    /// fake-cloud over HTTPS (the lab CA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub https: Option<String>,
+    /// The Graph-shaped API's base (`…/v1.0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graph: Option<String>,
+    /// The tenant's initial domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// The tenant id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    /// The lab app's client id (client credentials; secret `Lab-Client-Secret1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The token endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint: Option<String>,
+    /// The OIDC discovery document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openid_configuration: Option<String>,
+    /// The relay's base URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay: Option<String>,
     /// The domains and their DCs.
     pub domains: Vec<ReadyDomain>,
 }

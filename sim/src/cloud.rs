@@ -1,0 +1,257 @@
+//! The lab's fake Entra tenant: made from the directory just built (the synced copies of the
+//! teaching users, anchored on their objectGUIDs, DESIGN §7) plus the cloud admins, and served
+//! on plain HTTP and HTTPS (one lab CA), with the relay's timer running.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use fake_ad::schema::known;
+use fake_ad::value::Value;
+use fake_cloud::decision::{Role, RoleSet, Settings};
+use fake_cloud::flows::Flows;
+use fake_cloud::graph::{Cloud, normalize, router};
+use fake_cloud::password_policy::CloudPolicy;
+use fake_cloud::relay::{Relay, RelayConfig};
+use fake_cloud::tenant::{NewUser, SyncedLink, Tenant, UserSource};
+use fake_cloud::token::{Authority, SigningKey, TokenService};
+use runtime::net::{Listener, Network, TokioNet};
+use runtime::{Clock, Seed};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt as _;
+
+use crate::credentials::Credentials;
+use crate::populate::BuiltDomain;
+use crate::spec::{Engine, LabSpec};
+
+/// The running cloud's addresses and parts.
+pub struct CloudRun {
+    /// Plain HTTP.
+    pub http: SocketAddr,
+    /// HTTPS.
+    pub https: SocketAddr,
+    /// The shared state the routes use.
+    pub cloud: Arc<Cloud>,
+}
+
+/// The lab app's client secret (`SSPR_LAB_CLIENT_SECRET` overrides it).
+pub fn client_secret() -> String {
+    std::env::var("SSPR_LAB_CLIENT_SECRET")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "Lab-Client-Secret1".into())
+}
+
+/// The token signing key: kept in `dir/token.pem` when the lab keeps state, else from the seed.
+fn signing_key(dir: Option<&Path>, seed: Seed) -> Result<SigningKey, String> {
+    use rand::Rng;
+    let mut s = [0u8; 32];
+    runtime::stream(seed, "fake-cloud/token-key").fill_bytes(&mut s);
+    let Some(dir) = dir else {
+        return SigningKey::from_seed(s).map_err(|e| e.to_string());
+    };
+    let path = dir.join("token.pem");
+    if path.exists() {
+        let pem = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        return SigningKey::from_pkcs8_pem(&pem).map_err(|e| format!("{}: {e}", path.display()));
+    }
+    let key = SigningKey::from_seed(s).map_err(|e| e.to_string())?;
+    let pem = key.to_pkcs8_pem().map_err(|e| e.to_string())?;
+    write_private(&path, pem.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(key)
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(path)?.write_all(bytes)
+}
+
+fn role(name: &str) -> Option<Role> {
+    Role::ALL
+        .into_iter()
+        .find(|r| r.name().eq_ignore_ascii_case(name))
+}
+
+/// Builds the tenant from `domains` and starts its listeners.
+#[allow(clippy::too_many_arguments)]
+pub async fn start(
+    spec: &LabSpec,
+    domains: &[BuiltDomain],
+    seed: Seed,
+    clock: &Clock,
+    creds: &Credentials,
+    state: Option<&Path>,
+    ca: &runtime::LabCa,
+    http_addr: SocketAddr,
+    https_addr: SocketAddr,
+    stop: &CancellationToken,
+    tasks: &mut Vec<JoinHandle<()>>,
+) -> Result<CloudRun, String> {
+    let tenant = Arc::new(Tenant::new(
+        &spec.tenant.name,
+        seed,
+        clock.clone(),
+        Settings::DEPLOYED,
+        &client_secret(),
+    ));
+    let relay = Relay::new(clock.clone(), seed, RelayConfig::default());
+    for d in domains {
+        let engine = match d.spec.engine {
+            Engine::CloudSync => wire::types::Engine::CloudSync,
+            Engine::ConnectSync => wire::types::Engine::ConnectSync,
+        };
+        relay.add_domain(&d.spec.dns, engine);
+        if engine == wire::types::Engine::CloudSync {
+            relay
+                .set_writeback(&d.spec.dns, true)
+                .map_err(|e| e.message)?;
+        }
+        // The synced copies of the domain's users, from the PDC's copy.
+        let pdc = d.domain.dcs()[0].clone();
+        let dit = pdc.snapshot();
+        for u in &d.spec.users {
+            let id = dit
+                .by_sam(&u.sam)
+                .ok_or_else(|| format!("{}: no user {}", d.spec.dns, u.sam))?;
+            let e = dit.get(id).expect("indexed");
+            let anchor = match e.first(known().object_guid) {
+                Some(Value::Bytes(b)) => {
+                    ad_types::guid::from_ad_bytes(b).ok_or("bad objectGUID")?
+                }
+                _ => return Err(format!("{} has no objectGUID", u.sam)),
+            };
+            let roles: RoleSet = u.cloud_roles.iter().filter_map(|r| role(r)).collect();
+            tenant
+                .add_user(NewUser {
+                    upn: format!("{}@{}", u.sam, d.spec.dns),
+                    given: u.given.clone(),
+                    surname: u.surname.clone(),
+                    password: creds.user.clone(),
+                    roles,
+                    source: UserSource::Synced(SyncedLink {
+                        domain: d.spec.dns.clone(),
+                        dn: dit.dn(id),
+                        anchor,
+                        sam: u.sam.clone(),
+                        engine,
+                        in_scope: true,
+                    }),
+                })
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    // The cloud admins (DESIGN §7).
+    for (name, given, r) in [
+        ("admin", "Global", Role::Global),
+        ("hybridadmin", "Hybrid", Role::HybridIdentity),
+        ("helpdesk", "Helpdesk", Role::Helpdesk),
+    ] {
+        tenant
+            .add_user(NewUser {
+                upn: format!("{name}@{}", spec.tenant.name),
+                given: given.into(),
+                surname: "Admin".into(),
+                password: creds.admin.clone(),
+                roles: RoleSet::only(r),
+                source: UserSource::CloudOnly,
+            })
+            .map_err(|e| e.to_string())?;
+    }
+    let http_l = TokioNet
+        .bind(http_addr)
+        .await
+        .map_err(|e| format!("binding {http_addr}: {e}"))?;
+    let https_l = TokioNet
+        .bind(https_addr)
+        .await
+        .map_err(|e| format!("binding {https_addr}: {e}"))?;
+    let http = http_l.local_addr().map_err(|e| e.to_string())?;
+    let https = https_l.local_addr().map_err(|e| e.to_string())?;
+    let https_base = format!("https://{https}");
+    let tokens = TokenService::new(
+        signing_key(state, seed)?,
+        Authority::new(&https_base, tenant.id),
+    );
+    let flows = Arc::new(Flows {
+        tenant: tenant.clone(),
+        relay: relay.clone(),
+        policy: CloudPolicy::new(&spec.tenant.name),
+    });
+    let cloud = Arc::new(Cloud::new(flows, tokens, &https_base, seed));
+    let app = router(cloud.clone());
+
+    // Plain HTTP.
+    {
+        let svc = tower::util::MapRequest::new(app.clone(), normalize);
+        let stop = stop.clone();
+        tasks.push(tokio::spawn(async move {
+            let _ = axum::serve(
+                http_l.into_inner(),
+                axum::ServiceExt::<axum::extract::Request>::into_make_service(svc),
+            )
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await;
+        }));
+    }
+    // HTTPS: the handshake runs in each connection's own task, with a timeout.
+    {
+        let tls = tokio_rustls::TlsAcceptor::from(
+            ca.server_config(&["localhost".to_string()])
+                .map_err(|e| e.to_string())?,
+        );
+        let (stop, relay, clock) = (stop.clone(), relay.clone(), clock.clone());
+        let mut l = https_l;
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let accepted = tokio::select! {
+                    biased;
+                    _ = stop.cancelled() => break,
+                    a = l.accept() => a,
+                };
+                let Ok((stream, _)) = accepted else { continue };
+                let (tls, app, relay, clock, stop) = (
+                    tls.clone(),
+                    app.clone(),
+                    relay.clone(),
+                    clock.clone(),
+                    stop.clone(),
+                );
+                tokio::spawn(async move {
+                    let limit = std::time::Duration::from_secs(10).mul_f64(clock.scale());
+                    let Ok(Ok(stream)) = clock.timeout(limit, tls.accept(stream)).await else {
+                        return;
+                    };
+                    // One relay connection per TLS connection: unacked offers go back when it drops.
+                    let conn_app = app.layer(axum::Extension(relay.connection()));
+                    let svc = tower::util::MapRequest::new(conn_app, normalize);
+                    let svc = hyper_util::service::TowerToHyperService::new(svc.map_request(
+                        |r: hyper::Request<hyper::body::Incoming>| r.map(axum::body::Body::new),
+                    ));
+                    let builder = hyper_util::server::conn::auto::Builder::new(
+                        hyper_util::rt::TokioExecutor::new(),
+                    );
+                    let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), svc);
+                    tokio::select! {
+                        biased;
+                        _ = stop.cancelled() => {}
+                        _ = conn => {}
+                    }
+                });
+            }
+        }));
+    }
+    // The relay's deadlines and re-offers.
+    {
+        let (relay, stop) = (relay.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move { relay.run(stop).await }));
+    }
+    Ok(CloudRun { http, https, cloud })
+}
