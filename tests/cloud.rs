@@ -418,3 +418,120 @@ fn graph_refusals_and_bad_input() {
         "Managed"
     );
 }
+
+#[test]
+fn the_sspr_portal_resets_unlocks_and_throttles() {
+    let lab = Running::default();
+    let c = Cloud { lab: &lab };
+    let post = |path: &str, body: Value| {
+        let (st, _, b) = http(
+            c.addr(),
+            "POST",
+            path,
+            &[("Content-Type", "application/json")],
+            &body.to_string(),
+        );
+        (st, b)
+    };
+    // Without an agent the portal says SSPR_0030 before any code is sent.
+    let (st, b) = post("/lab/sspr/start", json!({ "user": "bob@contoso.lab" }));
+    assert_eq!(st, 400);
+    assert!(b.contains("SSPR_0030"), "{b}");
+    let hybrid = c
+        .ropc("hybridadmin@contoso.onmicrosoft.example", ADMIN_PW)
+        .unwrap();
+    let agent = Agent::register(&c, &hybrid);
+    agent.poll(&c, 0);
+    // bob is locked: identify, a code to the lab mailbox, verify, reset (which also unlocks).
+    let (st, b) = post("/lab/sspr/start", json!({ "user": "bob@contoso.lab" }));
+    assert_eq!(st, 200, "{b}");
+    let flow = json_of(&b)["flow"].as_str().unwrap().to_string();
+    assert_eq!(
+        post(
+            &format!("/lab/sspr/{flow}/reset"),
+            json!({ "newPassword": "Portal-Passw0rd1" })
+        )
+        .0,
+        400,
+        "not verified yet"
+    );
+    post(&format!("/lab/sspr/{flow}/code"), json!({}));
+    let mails = json_of(&http(c.addr(), "GET", "/lab/mailbox/bob@contoso.lab", &[], "").2);
+    let code = mails["value"][0]["code"].as_str().unwrap().to_string();
+    assert_eq!(
+        post(
+            &format!("/lab/sspr/{flow}/verify"),
+            json!({ "code": "000000x" })
+        )
+        .0,
+        400
+    );
+    assert_eq!(
+        post(&format!("/lab/sspr/{flow}/verify"), json!({ "code": code })).0,
+        200
+    );
+    let (st, b) = post(
+        &format!("/lab/sspr/{flow}/reset"),
+        json!({ "newPassword": "Portal-Passw0rd1" }),
+    );
+    assert_eq!(st, 202, "{b}");
+    let job = agent.poll(&c, 5000).remove(0);
+    assert_eq!(job.kind, wire::types::JobKind::Reset);
+    assert!(job.unlock, "an SSPR reset also unlocks");
+    assert!(!job.must_change);
+    agent.finish(&c, &job, wire::types::Outcome::Succeeded);
+    let mut status = Value::Null;
+    for _ in 0..200 {
+        status = json_of(&http(c.addr(), "GET", &format!("/lab/sspr/{flow}"), &[], "").2);
+        if status["status"] != "running" && status["status"] != "notStarted" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(status["status"], "succeeded", "{status}");
+    // Unlock only: a job without a password.
+    let (_, b) = post("/lab/sspr/start", json!({ "user": "bob@contoso.lab" }));
+    let flow = json_of(&b)["flow"].as_str().unwrap().to_string();
+    post(&format!("/lab/sspr/{flow}/code"), json!({}));
+    let mails = json_of(&http(c.addr(), "GET", "/lab/mailbox/bob@contoso.lab", &[], "").2);
+    let code = mails["value"][1]["code"].as_str().unwrap().to_string();
+    post(&format!("/lab/sspr/{flow}/verify"), json!({ "code": code }));
+    assert_eq!(post(&format!("/lab/sspr/{flow}/unlock"), json!({})).0, 202);
+    let job = agent.poll(&c, 5000).remove(0);
+    assert_eq!(job.kind, wire::types::JobKind::Unlock);
+    assert!(job.sealed.is_none(), "no password travels for an unlock");
+    agent.finish(&c, &job, wire::types::Outcome::Succeeded);
+    // Five attempts an hour, then "Blocked from self-service password reset".
+    let tenant = lab.lab().cloud.cloud.flows.tenant.clone();
+    let alice = tenant.user("alice@contoso.lab").unwrap();
+    for _ in 0..5 {
+        tenant.count_attempt(alice.id);
+    }
+    let (_, b) = post("/lab/sspr/start", json!({ "user": "alice@contoso.lab" }));
+    let flow = json_of(&b)["flow"].as_str().unwrap().to_string();
+    post(&format!("/lab/sspr/{flow}/code"), json!({}));
+    let code = json_of(&http(c.addr(), "GET", "/lab/mailbox/alice@contoso.lab", &[], "").2)["value"][0]["code"].as_str().unwrap().to_string();
+    post(&format!("/lab/sspr/{flow}/verify"), json!({ "code": code }));
+    let (st, b) = post(
+        &format!("/lab/sspr/{flow}/reset"),
+        json!({ "newPassword": "Throttled-Passw0rd1" }),
+    );
+    assert_eq!(st, 400);
+    assert!(b.contains("Throttled"), "{b}");
+    // Settings: only a Hybrid Identity or Global Administrator changes them.
+    let helpdesk = c
+        .ropc("helpdesk@contoso.onmicrosoft.example", ADMIN_PW)
+        .unwrap();
+    let s = json!({ "sspr": "all", "writeback_for_synced": false, "writeback_with_cloud_sync": true, "unlock_without_reset": true });
+    assert_eq!(
+        c.call("PUT", "/lab/settings", &helpdesk, Some(s.clone())).0,
+        403
+    );
+    assert_eq!(c.call("PUT", "/lab/settings", &hybrid, Some(s)).0, 200);
+    let (st, b) = post("/lab/sspr/start", json!({ "user": "erin@contoso.lab" }));
+    assert_eq!(st, 400);
+    assert!(
+        b.contains("SSPR_0010"),
+        "writeback off for synced users: {b}"
+    );
+}

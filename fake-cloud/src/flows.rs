@@ -78,7 +78,42 @@ impl Flows {
         new_password: &str,
         must_change: bool,
     ) -> Started {
-        let inputs = self.inputs(target, caller);
+        self.start_with(
+            op,
+            target,
+            caller,
+            initiator,
+            Some(new_password),
+            None,
+            must_change,
+        )
+    }
+
+    /// [`Flows::start`] with every option: no new password (unlock only), the old password of a
+    /// change. SSPR portal operations count towards throttling.
+    #[allow(clippy::too_many_arguments)]
+    pub fn start_with(
+        self: &Arc<Self>,
+        op: Operation,
+        target: &CloudUser,
+        caller: Caller,
+        initiator: &str,
+        new_password: Option<&str>,
+        old_password: Option<&str>,
+        must_change: bool,
+    ) -> Started {
+        let portal = matches!(
+            op,
+            Operation::SelfServiceReset
+                | Operation::SelfServiceUnlockAndReset
+                | Operation::SelfServiceUnlockOnly
+        );
+        let mut inputs = self.inputs(target, caller);
+        inputs.throttled = portal && self.tenant.throttled(target.id);
+        if portal {
+            self.tenant.count_attempt(target.id);
+        }
+        let new_password = new_password.unwrap_or_default();
         let decision = decision::decide(op, &inputs);
         let user = UserContext {
             given_name: &target.given,
@@ -114,7 +149,9 @@ impl Flows {
         let opn = self.tenant.new_operation(target.id);
         match route {
             Route::CloudUser | Route::CloudOnly => {
-                self.tenant.set_password(target.id, new_password);
+                if op != Operation::SelfServiceUnlockOnly {
+                    self.tenant.set_password(target.id, new_password);
+                }
                 self.tenant
                     .update_operation(opn.id, OpStatus::Succeeded, None, None);
                 self.tenant.audit(&decision.audit, initiator, &target.upn);
@@ -123,16 +160,37 @@ impl Flows {
                 let UserSource::Synced(link) = &target.source else {
                     unreachable!("the table writes back synced users only")
                 };
+                let (kind, secrets, unlock) = match op {
+                    Operation::SelfServiceUnlockOnly => (JobKind::Unlock, None, true),
+                    Operation::SelfServiceReset | Operation::SelfServiceUnlockAndReset => (
+                        JobKind::Reset,
+                        Some(Secrets::reset(new_password.to_string().into())),
+                        true,
+                    ),
+                    Operation::VoluntaryChange | Operation::ForcedChange => (
+                        JobKind::Change,
+                        Some(Secrets::change(
+                            old_password.unwrap_or_default().to_string().into(),
+                            new_password.to_string().into(),
+                        )),
+                        false,
+                    ),
+                    _ => (
+                        JobKind::AdminReset,
+                        Some(Secrets::reset(new_password.to_string().into())),
+                        false,
+                    ),
+                };
                 let spec = JobSpec {
-                    kind: JobKind::AdminReset,
+                    kind,
                     target: WireTarget {
                         domain: link.domain.clone(),
                         anchor: link.anchor,
                         sam_account_name: Some(link.sam.clone()),
                         dn: Some(link.dn.clone()),
                     },
-                    secrets: Some(Secrets::reset(new_password.to_string().into())),
-                    unlock: false,
+                    secrets,
+                    unlock,
                     must_change,
                     deadline: self.tenant.clock.now().plus(WRITEBACK_DEADLINE),
                 };
@@ -203,7 +261,9 @@ impl Flows {
             return;
         };
         if completion == Completion::Succeeded {
-            self.tenant.set_password(target.id, password);
+            if op != Operation::SelfServiceUnlockOnly {
+                self.tenant.set_password(target.id, password);
+            }
             self.tenant
                 .update_operation(opn, OpStatus::Succeeded, None, None);
         } else {

@@ -41,6 +41,8 @@ pub struct Cloud {
     pub tokens: TokenService,
     /// The HTTPS base URL (`https://127.0.0.1:PORT`), for absolute Locations.
     pub https_base: String,
+    /// SSPR portal sessions.
+    pub portal: crate::portal::Portal,
     rng: Mutex<ChaCha8Rng>,
 }
 
@@ -56,6 +58,7 @@ impl Cloud {
             flows,
             tokens,
             https_base: https_base.trim_end_matches('/').to_string(),
+            portal: Default::default(),
             rng: Mutex::new(runtime::stream(seed, "fake-cloud/http")),
         }
     }
@@ -64,7 +67,7 @@ impl Cloud {
         self.flows.tenant.clock.now().unix_secs()
     }
 
-    fn ids(&self) -> (Uuid, Uuid) {
+    pub(crate) fn ids(&self) -> (Uuid, Uuid) {
         let mut r = self.rng.lock().expect("rng lock");
         (runtime::uuid_from(&mut r), runtime::uuid_from(&mut r))
     }
@@ -123,8 +126,9 @@ pub fn router(cloud: Arc<Cloud>) -> Router {
                 "The requested resource does not exist.",
             )
         })
-        .with_state(cloud)
+        .with_state(cloud.clone())
         .merge(relay)
+        .merge(crate::portal::router(cloud))
 }
 
 /// Collapses `//` in the path, as Graph does, before routing.

@@ -5,6 +5,7 @@ pub mod decision;
 pub mod flows;
 pub mod graph;
 pub mod password_policy;
+pub mod portal;
 pub mod relay;
 pub mod tenant;
 pub mod token;

@@ -197,7 +197,25 @@ pub struct Tenant {
     audit: Mutex<Vec<AuditEntry>>,
     ops: Mutex<BTreeMap<Uuid, Operation>>,
     rng: Mutex<ChaCha8Rng>,
+    attempts: Mutex<BTreeMap<Uuid, Vec<runtime::LabTime>>>,
+    mailbox: Mutex<BTreeMap<String, Vec<Mail>>>,
 }
+
+/// A message in the lab mailbox (one-time codes the SSPR portal sends).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Mail {
+    /// When it was sent (RFC 3339, lab time).
+    pub sent: String,
+    /// The subject.
+    pub subject: String,
+    /// The one-time code it carries.
+    pub code: String,
+}
+
+/// SSPR attempts within this window count towards throttling (facts §1.4).
+const THROTTLE_WINDOW: std::time::Duration = std::time::Duration::from_secs(3600);
+/// The attempt that is refused: the sixth within the window.
+const THROTTLE_LIMIT: usize = 5;
 
 impl std::fmt::Debug for Tenant {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -240,6 +258,8 @@ impl Tenant {
             audit: Mutex::new(Vec::new()),
             ops: Mutex::new(BTreeMap::new()),
             rng: Mutex::new(rng),
+            attempts: Mutex::new(BTreeMap::new()),
+            mailbox: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -374,6 +394,58 @@ impl Tenant {
                 op.job = job;
             }
         }
+    }
+
+    /// Whether `user` already made [`THROTTLE_LIMIT`] SSPR attempts in the last hour.
+    pub fn throttled(&self, user: Uuid) -> bool {
+        let now = self.clock.now();
+        let from = now.minus(THROTTLE_WINDOW);
+        self.attempts
+            .lock()
+            .expect("tenant lock")
+            .get(&user)
+            .is_some_and(|v| v.iter().filter(|t| **t > from).count() >= THROTTLE_LIMIT)
+    }
+
+    /// Counts one SSPR attempt of `user`.
+    pub fn count_attempt(&self, user: Uuid) {
+        let now = self.clock.now();
+        let from = now.minus(THROTTLE_WINDOW);
+        let mut a = self.attempts.lock().expect("tenant lock");
+        let v = a.entry(user).or_default();
+        v.retain(|t| *t > from);
+        v.push(now);
+    }
+
+    /// Sends a one-time code to `upn`'s lab mailbox; returns it (the caller keeps it to verify).
+    pub fn send_code(&self, upn: &str) -> String {
+        use rand::Rng;
+        let code = format!(
+            "{:06}",
+            self.rng.lock().expect("tenant lock").next_u32() % 1_000_000
+        );
+        let mail = Mail {
+            sent: self.clock.now().rfc3339(),
+            subject: format!("{} account password reset", self.name),
+            code: code.clone(),
+        };
+        self.mailbox
+            .lock()
+            .expect("tenant lock")
+            .entry(upn.to_lowercase())
+            .or_default()
+            .push(mail);
+        code
+    }
+
+    /// The lab mailbox of `upn`, oldest first.
+    pub fn mailbox(&self, upn: &str) -> Vec<Mail> {
+        self.mailbox
+            .lock()
+            .expect("tenant lock")
+            .get(&upn.to_lowercase())
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// An operation of `user`.
