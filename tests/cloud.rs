@@ -535,3 +535,64 @@ fn the_sspr_portal_resets_unlocks_and_throttles() {
         "writeback off for synced users: {b}"
     );
 }
+
+#[test]
+fn the_other_admin_tools_follow_their_rows() {
+    let lab = Running::default();
+    let c = Cloud { lab: &lab };
+    let hybrid = c
+        .ropc("hybridadmin@contoso.onmicrosoft.example", ADMIN_PW)
+        .unwrap();
+    let agent = Agent::register(&c, &hybrid);
+    agent.poll(&c, 0);
+    let helpdesk = c
+        .ropc("helpdesk@contoso.onmicrosoft.example", ADMIN_PW)
+        .unwrap();
+    let body = |u: &str| json!({ "user": u, "newPassword": "Admin-Tool-Passw0rd1" });
+    // The Entra admin center writes back; the Microsoft 365 admin center changes only the cloud.
+    let (st, _, b) = c.call(
+        "POST",
+        "/lab/admin/admin-center/reset",
+        &helpdesk,
+        Some(body("alice@contoso.lab")),
+    );
+    assert_eq!(st, 202, "{b}");
+    assert_eq!(json_of(&b)["writesBack"], true);
+    let job = agent.poll(&c, 5000).remove(0);
+    assert_eq!(job.kind, wire::types::JobKind::AdminReset);
+    agent.finish(&c, &job, wire::types::Outcome::Succeeded);
+    let (st, _, b) = c.call(
+        "POST",
+        "/lab/admin/m365-admin-center/reset",
+        &helpdesk,
+        Some(body("erin@contoso.lab")),
+    );
+    assert_eq!(st, 202, "{b}");
+    let v = json_of(&b);
+    assert_eq!(
+        (v["writesBack"].clone(), v["cloudOnly"].clone()),
+        (json!(false), json!(true)),
+        "{b}"
+    );
+    assert!(agent.poll(&c, 0).is_empty(), "nothing was sent on-premises");
+    assert_eq!(
+        c.call(
+            "POST",
+            "/lab/admin/fax-machine/reset",
+            &helpdesk,
+            Some(body("alice@contoso.lab"))
+        )
+        .0,
+        400
+    );
+    assert_eq!(
+        c.call(
+            "POST",
+            "/lab/admin/admin-center/reset",
+            "bad-token",
+            Some(body("alice@contoso.lab"))
+        )
+        .0,
+        401
+    );
+}

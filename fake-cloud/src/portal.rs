@@ -48,6 +48,8 @@ pub fn router(cloud: Arc<Cloud>) -> Router {
         .route("/lab/sspr/{flow}/unlock", post(unlock))
         .route("/lab/mailbox/{upn}", get(mailbox))
         .route("/lab/settings", get(get_settings).put(put_settings))
+        .route("/lab/admin/{tool}/reset", post(admin_reset))
+        .route("/lab/admin/operations/{user}/{op}", get(admin_operation))
         .with_state(cloud)
 }
 
@@ -368,4 +370,116 @@ async fn put_settings(
         "Password reset policy",
     );
     Json(show(&next)).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct AdminResetBody {
+    user: String,
+    new_password: String,
+    #[serde(default = "yes")]
+    force_change_password_next_sign_in: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The admin tools other than Graph, each its own row of the decision table: the Entra admin
+/// center, My Staff, PowerShell cmdlets and the Microsoft 365 admin center.
+async fn admin_reset(
+    State(c): State<Arc<Cloud>>,
+    headers: HeaderMap,
+    Path(tool): Path<String>,
+    Json(b): Json<AdminResetBody>,
+) -> Response {
+    let op = match tool.as_str() {
+        "admin-center" => Operation::AdminCenterReset,
+        "my-staff" => Operation::MyStaffReset,
+        "powershell" => Operation::PowerShellAdminReset,
+        "m365-admin-center" => Operation::M365AdminCenterReset,
+        other => {
+            return bad(
+                "UnknownTool",
+                &format!("{other:?}: use admin-center, my-staff, powershell or m365-admin-center"),
+            );
+        }
+    };
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let Some(claims) = bearer.and_then(|t| {
+        c.tokens
+            .verify_audiences(t, c.flows.tenant.clock.now().unix_secs(), &GRAPH_AUDIENCES)
+            .ok()
+    }) else {
+        return odata(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            "Access token is empty or invalid.",
+        );
+    };
+    let Some(target) = c.flows.tenant.user(&b.user) else {
+        return odata(
+            StatusCode::NOT_FOUND,
+            "Request_ResourceNotFound",
+            &format!("Resource '{}' does not exist.", b.user),
+        );
+    };
+    if b.new_password.encode_utf16().count() > 256 {
+        return bad(
+            "PasswordTooLong",
+            "newPassword: the password is longer than 256 characters.",
+        );
+    }
+    let caller = if claims.object_id() == Some(target.id) {
+        Caller::Target
+    } else {
+        Caller::Other(claims.admin_roles().into_iter().collect())
+    };
+    let by = claims.upn().unwrap_or("admin").to_string();
+    let started = c.flows.start(
+        op,
+        &target,
+        caller,
+        &by,
+        &b.new_password,
+        b.force_change_password_next_sign_in,
+    );
+    match (started.decision.cloud_result, started.operation) {
+        (CloudResult::Refused(r), _) => {
+            let code = r
+                .user_code()
+                .map(|u| u.as_str().to_string())
+                .unwrap_or_else(|| r.reason().to_string());
+            bad(&code, r.reason())
+        }
+        (_, Some(opn)) => (
+            StatusCode::ACCEPTED,
+            Json(json!({
+                "operation": opn,
+                "writesBack": crate::flows::writes_back(&started.decision),
+                "cloudOnly": started.decision.cloud_only_change(),
+                "status": format!("/lab/admin/operations/{}/{opn}", target.id),
+            })),
+        )
+            .into_response(),
+        _ => bad("NotStarted", "the operation did not start"),
+    }
+}
+
+async fn admin_operation(
+    State(c): State<Arc<Cloud>>,
+    Path((user, op)): Path<(String, String)>,
+) -> Response {
+    let (Ok(user), Ok(op)) = (Uuid::parse_str(&user), Uuid::parse_str(&op)) else {
+        return bad("NotFound", "no such operation");
+    };
+    match c.flows.tenant.operation(user, op) {
+        Some(o) => {
+            Json(json!({ "status": o.status, "statusDetail": o.status_detail })).into_response()
+        }
+        None => bad("NotFound", "no such operation"),
+    }
 }
