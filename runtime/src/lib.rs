@@ -1,10 +1,11 @@
 //! The runtime seam of sspr-lab: every listener and outgoing connection, every read of the time
 //! and every random draw goes through this crate, so the same code runs on real sockets or in
-//! simulation (DESIGN §3).
+//! simulation (DESIGN §3) — and the store where a lab's state lasts.
 
 pub mod clock;
 pub mod net;
 pub mod rng;
+pub mod store;
 pub mod tls;
 
 pub use clock::{Clock, ClockConfig, LabTime};
