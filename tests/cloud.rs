@@ -596,3 +596,74 @@ fn the_other_admin_tools_follow_their_rows() {
         401
     );
 }
+
+#[test]
+fn the_tenant_and_its_agents_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = || sim::LabOptions {
+        state: Some(dir.path().to_path_buf()),
+        ..sim::LabOptions::default()
+    };
+    let (auth, key_public);
+    {
+        let lab = Running::start(opts());
+        let c = Cloud { lab: &lab };
+        let hybrid = c
+            .ropc("hybridadmin@contoso.onmicrosoft.example", ADMIN_PW)
+            .unwrap();
+        let agent = Agent::register(&c, &hybrid);
+        agent.poll(&c, 0);
+        let helpdesk = c
+            .ropc("helpdesk@contoso.onmicrosoft.example", ADMIN_PW)
+            .unwrap();
+        let (_, head, _) = c.call(
+            "POST",
+            &reset_path("alice@contoso.lab"),
+            &helpdesk,
+            Some(json!({ "newPassword": "Restart-Passw0rd1" })),
+        );
+        let location = head
+            .lines()
+            .find_map(|l| l.strip_prefix("location: "))
+            .unwrap()
+            .to_string();
+        let job = agent.poll(&c, 5000).remove(0);
+        agent.finish(&c, &job, wire::types::Outcome::Succeeded);
+        assert_eq!(
+            wait_terminal(&c, &helpdesk, &location)["status"],
+            "succeeded"
+        );
+        auth = agent.auth.clone();
+        key_public = agent.key.public_base64();
+        lab.stop();
+    }
+    let lab = Running::start(opts());
+    let c = Cloud { lab: &lab };
+    // The cloud password set by the writeback, the audit rows and the agent's registration remain.
+    c.ropc("alice@contoso.lab", "Restart-Passw0rd1").unwrap();
+    let admin = c
+        .ropc("admin@contoso.onmicrosoft.example", ADMIN_PW)
+        .unwrap();
+    let (_, _, audits) = c.call("GET", "/v1.0/auditLogs/directoryAudits", &admin, None);
+    assert!(
+        audits.contains("Reset password (by admin)") && audits.contains("success"),
+        "{audits}"
+    );
+    let (st, b) = {
+        let (st, _, b) = http(
+            c.addr(),
+            "POST",
+            "/relay/v1/poll",
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            &json!({ "max_jobs": 1, "wait_ms": 0 }).to_string(),
+        );
+        (st, b)
+    };
+    assert_eq!(st, 200, "the agent's credential still works: {b}");
+    let agents = lab.lab().cloud.cloud.flows.relay.agents();
+    assert_eq!(agents.len(), 1);
+    assert_eq!(agents[0].public_key, key_public);
+}

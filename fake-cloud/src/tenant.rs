@@ -5,8 +5,11 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+use std::sync::Arc;
+
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use runtime::store::{Batch, Store};
 use runtime::{Clock, Seed};
 use serde::Serialize;
 use uuid::Uuid;
@@ -27,6 +30,26 @@ impl std::fmt::Debug for Verifier {
 }
 
 impl Verifier {
+    /// The stored form: salt and hash in hex.
+    pub fn to_hex(&self) -> String {
+        let h = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        format!("{}:{}", h(&self.salt), h(&self.hash))
+    }
+
+    /// Parses [`Verifier::to_hex`].
+    pub fn from_hex(s: &str) -> Option<Verifier> {
+        let (a, b) = s.split_once(':')?;
+        let bytes = |x: &str| -> Option<Vec<u8>> {
+            (0..x.len() / 2)
+                .map(|i| u8::from_str_radix(x.get(2 * i..2 * i + 2)?, 16).ok())
+                .collect()
+        };
+        Some(Verifier {
+            salt: bytes(a)?.try_into().ok()?,
+            hash: bytes(b)?.try_into().ok()?,
+        })
+    }
+
     /// A verifier of `password` with a fresh salt from `rng`.
     pub fn new(password: &str, rng: &mut impl Rng) -> Verifier {
         let mut salt = [0u8; 16];
@@ -53,7 +76,7 @@ impl Verifier {
 }
 
 /// Where a user's password is mastered, as the tenant knows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum UserSource {
     /// A cloud-only user.
@@ -63,7 +86,7 @@ pub enum UserSource {
 }
 
 /// A synced user's on-premises identity (DESIGN §7: made once by the orchestrator).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct SyncedLink {
     /// onPremisesDomainName.
     pub domain: String,
@@ -119,7 +142,7 @@ pub struct NewUser {
 }
 
 /// One audit log row (facts §5.3); never a password.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntry {
     /// Row id.
@@ -199,7 +222,27 @@ pub struct Tenant {
     rng: Mutex<ChaCha8Rng>,
     attempts: Mutex<BTreeMap<Uuid, Vec<runtime::LabTime>>>,
     mailbox: Mutex<BTreeMap<String, Vec<Mail>>>,
+    store: std::sync::OnceLock<Arc<dyn Store>>,
+    rows: Mutex<BTreeMap<Uuid, u64>>,
 }
+
+/// A user as the store keeps it (the verifier, never a password).
+#[derive(Serialize, serde::Deserialize)]
+struct StoredUser {
+    id: Uuid,
+    upn: String,
+    display_name: String,
+    given: String,
+    surname: String,
+    password: String,
+    roles: Vec<String>,
+    source: UserSource,
+    enabled: bool,
+}
+
+const USERS: &str = "cloud/users";
+const AUDIT: &str = "cloud/audit";
+const SETTINGS: &str = "cloud/settings";
 
 /// A message in the lab mailbox (one-time codes the SSPR portal sends).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -260,7 +303,98 @@ impl Tenant {
             rng: Mutex::new(rng),
             attempts: Mutex::new(BTreeMap::new()),
             mailbox: Mutex::new(BTreeMap::new()),
+            store: std::sync::OnceLock::new(),
+            rows: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Keeps the tenant's state in `store` from now on; restores it first if the store has it.
+    /// Returns whether it restored (then the caller must not add the seeded users again).
+    pub fn attach_store(&self, store: Arc<dyn Store>) -> Result<bool, String> {
+        let users = store.load(USERS).map_err(|e| e.to_string())?;
+        let restored = !users.is_empty();
+        for (row, data) in users {
+            let u: StoredUser =
+                serde_json::from_slice(&data).map_err(|e| format!("{USERS} row {row}: {e}"))?;
+            let password = Verifier::from_hex(&u.password)
+                .ok_or_else(|| format!("{USERS} row {row}: bad verifier"))?;
+            let roles: RoleSet = u
+                .roles
+                .iter()
+                .filter_map(|n| decision::Role::ALL.into_iter().find(|r| r.name() == n))
+                .collect();
+            self.upns
+                .lock()
+                .expect("tenant lock")
+                .insert(u.upn.to_lowercase(), u.id);
+            self.rows.lock().expect("tenant lock").insert(u.id, row);
+            let user = CloudUser {
+                id: u.id,
+                upn: u.upn,
+                display_name: u.display_name,
+                given: u.given,
+                surname: u.surname,
+                password,
+                roles,
+                source: u.source,
+                enabled: u.enabled,
+            };
+            self.users.lock().expect("tenant lock").insert(u.id, user);
+        }
+        for (row, data) in store.load(AUDIT).map_err(|e| e.to_string())? {
+            let e: AuditEntry =
+                serde_json::from_slice(&data).map_err(|e| format!("{AUDIT} row {row}: {e}"))?;
+            self.audit.lock().expect("tenant lock").push(e);
+        }
+        if let Some(s) = store.meta(SETTINGS).map_err(|e| e.to_string())? {
+            let v: [bool; 5] = serde_json::from_str(&s).map_err(|e| format!("{SETTINGS}: {e}"))?;
+            let mut cur = self.settings();
+            cur.sspr = if v[0] {
+                decision::SsprScope::All
+            } else {
+                decision::SsprScope::None
+            };
+            cur.writeback_for_synced = v[1];
+            cur.writeback_with_cloud_sync = v[2];
+            cur.unlock_without_reset = v[3];
+            cur.enforce_cloud_policy_for_synced = v[4];
+            *self.settings.lock().expect("tenant lock") = cur;
+        }
+        let _ = self.store.set(store);
+        if !restored {
+            for u in self.users() {
+                self.persist_user(&u);
+            }
+        }
+        Ok(restored)
+    }
+
+    fn persist_user(&self, u: &CloudUser) {
+        let Some(store) = self.store.get() else {
+            return;
+        };
+        let row = {
+            let mut rows = self.rows.lock().expect("tenant lock");
+            let next = rows.len() as u64 + 1;
+            *rows.entry(u.id).or_insert(next)
+        };
+        let stored = StoredUser {
+            id: u.id,
+            upn: u.upn.clone(),
+            display_name: u.display_name.clone(),
+            given: u.given.clone(),
+            surname: u.surname.clone(),
+            password: u.password.to_hex(),
+            roles: u.roles.iter().map(|r| r.name().to_string()).collect(),
+            source: u.source.clone(),
+            enabled: u.enabled,
+        };
+        let data = serde_json::to_vec(&stored).expect("a user serializes");
+        let _ = store.commit(Batch {
+            partition: USERS.into(),
+            upserts: vec![(row, data)],
+            ..Batch::default()
+        });
     }
 
     /// Adds a user; returns its object id.
@@ -285,6 +419,9 @@ impl Tenant {
             enabled: true,
         };
         upns.insert(key, id);
+        drop(upns);
+        drop(rng);
+        self.persist_user(&user);
         self.users.lock().expect("tenant lock").insert(id, user);
         Ok(id)
     }
@@ -315,8 +452,15 @@ impl Tenant {
     /// Sets a user's cloud password.
     pub fn set_password(&self, id: Uuid, password: &str) {
         let v = Verifier::new(password, &mut *self.rng.lock().expect("tenant lock"));
-        if let Some(u) = self.users.lock().expect("tenant lock").get_mut(&id) {
-            u.password = v;
+        let updated = {
+            let mut users = self.users.lock().expect("tenant lock");
+            users.get_mut(&id).map(|u| {
+                u.password = v;
+                u.clone()
+            })
+        };
+        if let Some(u) = updated {
+            self.persist_user(&u);
         }
     }
 
@@ -333,6 +477,23 @@ impl Tenant {
     /// Replaces the settings.
     pub fn set_settings(&self, s: Settings) {
         *self.settings.lock().expect("tenant lock") = s;
+        if let Some(store) = self.store.get() {
+            let v = [
+                s.sspr != decision::SsprScope::None,
+                s.writeback_for_synced,
+                s.writeback_with_cloud_sync,
+                s.unlock_without_reset,
+                s.enforce_cloud_policy_for_synced,
+            ];
+            let meta = vec![(
+                SETTINGS.to_string(),
+                serde_json::to_string(&v).expect("settings serialize"),
+            )];
+            let _ = store.commit(Batch {
+                meta,
+                ..Batch::default()
+            });
+        }
     }
 
     /// Appends an audit row built from a decision's [`decision::AuditRow`].
@@ -350,7 +511,19 @@ impl Tenant {
             target: target.to_string(),
             on_premises_agent: row.on_premises_agent.map(|a| a.as_str().to_string()),
         };
-        self.audit.lock().expect("tenant lock").push(entry);
+        let row = {
+            let mut log = self.audit.lock().expect("tenant lock");
+            log.push(entry.clone());
+            log.len() as u64
+        };
+        if let Some(store) = self.store.get() {
+            let data = serde_json::to_vec(&entry).expect("an audit row serializes");
+            let _ = store.commit(Batch {
+                partition: AUDIT.into(),
+                upserts: vec![(row, data)],
+                ..Batch::default()
+            });
+        }
     }
 
     /// Every audit row, oldest first.

@@ -89,6 +89,7 @@ pub async fn start(
     clock: &Clock,
     creds: &Credentials,
     state: Option<&Path>,
+    store: Arc<dyn runtime::store::Store>,
     ca: &runtime::LabCa,
     http_addr: SocketAddr,
     https_addr: SocketAddr,
@@ -103,6 +104,8 @@ pub async fn start(
         &client_secret(),
     ));
     let relay = Relay::new(clock.clone(), seed, RelayConfig::default());
+    // A state directory that holds the tenant resumes it.
+    let restored = tenant.attach_store(store.clone())?;
     for d in domains {
         let engine = match d.spec.engine {
             Engine::CloudSync => wire::types::Engine::CloudSync,
@@ -113,6 +116,9 @@ pub async fn start(
             relay
                 .set_writeback(&d.spec.dns, true)
                 .map_err(|e| e.message)?;
+        }
+        if restored {
+            continue;
         }
         // The synced copies of the domain's users, from the PDC's copy.
         let pdc = d.domain.dcs()[0].clone();
@@ -148,12 +154,18 @@ pub async fn start(
                 .map_err(|e| e.to_string())?;
         }
     }
+    restore_relay(&relay, &*store)?;
     // The cloud admins (DESIGN §7).
-    for (name, given, r) in [
-        ("admin", "Global", Role::Global),
-        ("hybridadmin", "Hybrid", Role::HybridIdentity),
-        ("helpdesk", "Helpdesk", Role::Helpdesk),
-    ] {
+    let admins: &[(&str, &str, Role)] = if restored {
+        &[]
+    } else {
+        &[
+            ("admin", "Global", Role::Global),
+            ("hybridadmin", "Hybrid", Role::HybridIdentity),
+            ("helpdesk", "Helpdesk", Role::Helpdesk),
+        ]
+    };
+    for &(name, given, r) in admins {
         tenant
             .add_user(NewUser {
                 upn: format!("{name}@{}", spec.tenant.name),
@@ -248,10 +260,64 @@ pub async fn start(
             }
         }));
     }
+    // Registered agents and writeback flags are saved every couple of seconds and at stop.
+    {
+        let (relay, stop, clock, store) =
+            (relay.clone(), stop.clone(), clock.clone(), store.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut last = String::new();
+            loop {
+                let stopping = tokio::select! {
+                    biased;
+                    _ = stop.cancelled() => true,
+                    _ = clock.sleep(std::time::Duration::from_secs(2).mul_f64(clock.scale())) => false,
+                };
+                let now = relay_snapshot(&relay);
+                if now != last {
+                    let rx = store.commit(runtime::store::Batch { meta: vec![(RELAY_KEY.into(), now.clone())], ..Default::default() });
+                    let _ = rx.await;
+                    last = now;
+                }
+                if stopping {
+                    break;
+                }
+            }
+        }));
+    }
     // The relay's deadlines and re-offers.
     {
         let (relay, stop) = (relay.clone(), stop.clone());
         tasks.push(tokio::spawn(async move { relay.run(stop).await }));
     }
     Ok(CloudRun { http, https, cloud })
+}
+
+const RELAY_KEY: &str = "cloud/relay";
+
+fn relay_snapshot(relay: &Relay) -> String {
+    let flags: Vec<(String, bool)> = relay
+        .domains()
+        .into_iter()
+        .map(|(d, _)| (d.clone(), relay.writeback(&d)))
+        .collect();
+    serde_json::json!({ "agents": relay.agent_records(), "writeback": flags }).to_string()
+}
+
+fn restore_relay(relay: &Relay, store: &dyn runtime::store::Store) -> Result<(), String> {
+    let Some(json) = store.meta(RELAY_KEY).map_err(|e| e.to_string())? else {
+        return Ok(());
+    };
+    #[derive(serde::Deserialize)]
+    struct Saved {
+        agents: Vec<fake_cloud::relay::AgentRecord>,
+        writeback: Vec<(String, bool)>,
+    }
+    let saved: Saved = serde_json::from_str(&json).map_err(|e| format!("{RELAY_KEY}: {e}"))?;
+    for a in saved.agents {
+        relay.restore_agent(a).map_err(|e| e.message)?;
+    }
+    for (d, on) in saved.writeback {
+        let _ = relay.set_writeback(&d, on);
+    }
+    Ok(())
 }

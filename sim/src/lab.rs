@@ -296,6 +296,7 @@ impl Lab {
             &clock,
             &opts.credentials,
             opts.state.as_deref(),
+            store.clone(),
             &ca,
             SocketAddr::from(([127, 0, 0, 1], opts.http_port.unwrap_or(0))),
             SocketAddr::from(([127, 0, 0, 1], opts.https_port.unwrap_or(0))),
