@@ -369,6 +369,8 @@ impl Tenant {
         Ok(restored)
     }
 
+    /// Queues `u`'s row. The cloud's rows are written in order but not awaited: a change is
+    /// answered before it is durable (README "Simplifications").
     fn persist_user(&self, u: &CloudUser) {
         let Some(store) = self.store.get() else {
             return;
@@ -390,11 +392,11 @@ impl Tenant {
             enabled: u.enabled,
         };
         let data = serde_json::to_vec(&stored).expect("a user serializes");
-        let _ = store.commit(Batch {
+        drop(store.commit(Batch {
             partition: USERS.into(),
             upserts: vec![(row, data)],
             ..Batch::default()
-        });
+        }));
     }
 
     /// Adds a user; returns its object id.
@@ -489,10 +491,10 @@ impl Tenant {
                 SETTINGS.to_string(),
                 serde_json::to_string(&v).expect("settings serialize"),
             )];
-            let _ = store.commit(Batch {
+            drop(store.commit(Batch {
                 meta,
                 ..Batch::default()
-            });
+            }));
         }
     }
 
@@ -518,11 +520,11 @@ impl Tenant {
         };
         if let Some(store) = self.store.get() {
             let data = serde_json::to_vec(&entry).expect("an audit row serializes");
-            let _ = store.commit(Batch {
+            drop(store.commit(Batch {
                 partition: AUDIT.into(),
                 upserts: vec![(row, data)],
                 ..Batch::default()
-            });
+            }));
         }
     }
 
