@@ -411,3 +411,20 @@ now_us() {
 ms_of() {
     printf '%d.%03d' "$(($1 / 1000))" "$(($1 % 1000))"
 }
+
+# ---- OS packages -------------------------------------------------------------
+
+# lab_apt_install PKG...: apt-get update, then install PKG... without recommends; as root
+# through .ci/run's as_root when it is defined, else directly when this shell is root.
+lab_apt_install() {
+    local -a run=()
+    if declare -F as_root >/dev/null; then
+        run=(as_root)
+    elif [ "$(id -u)" -ne 0 ]; then
+        echo "need root to run: apt-get install $*" >&2
+        return 1
+    fi
+    "${run[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+    "${run[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y --no-install-recommends "$@"
+}

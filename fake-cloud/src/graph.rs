@@ -671,7 +671,7 @@ async fn get_operation(
     };
     let done = matches!(o.status, OpStatus::Succeeded | OpStatus::Failed);
     let mut resp = Json(json!({
-        "@odata.type": "#microsoft.graph.passwordResetResponse",
+        "@odata.type": "#microsoft.graph.longRunningOperation",
         "id": o.id,
         "status": o.status,
         "createdDateTime": o.created_date_time,

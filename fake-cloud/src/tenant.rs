@@ -141,7 +141,7 @@ pub struct NewUser {
     pub source: UserSource,
 }
 
-/// One audit log row (facts §5.3); never a password.
+/// One audit log row (facts §5.3) in Graph's `directoryAudit` shape; never a password.
 #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntry {
@@ -149,22 +149,26 @@ pub struct AuditEntry {
     pub id: Uuid,
     /// Lab time, RFC 3339.
     pub activity_date_time: String,
-    /// "Self-service Password Management" or "Core Directory".
+    /// "Self-service Password Management".
     pub logged_by_service: String,
     /// The category.
     pub category: String,
+    /// Correlates the rows of one operation.
+    pub correlation_id: Uuid,
     /// The activity's display name.
     pub activity_display_name: String,
+    /// Graph's operationType (`Update` for password operations).
+    pub operation_type: String,
     /// success / failure.
     pub result: String,
     /// The reason.
     pub result_reason: String,
-    /// Who did it (UPN or app id).
-    pub initiated_by: String,
-    /// The user it concerns (UPN).
-    pub target: String,
-    /// The on-premises agent type that handled it, if any.
-    pub on_premises_agent: Option<String>,
+    /// Who did it: `{"user": {…}}` or `{"app": {…}}`.
+    pub initiated_by: serde_json::Value,
+    /// The user it concerns.
+    pub target_resources: Vec<serde_json::Value>,
+    /// Extra key/values, e.g. the on-premises agent type that handled it.
+    pub additional_details: Vec<serde_json::Value>,
 }
 
 /// The status of a long-running password operation.
@@ -501,17 +505,38 @@ impl Tenant {
     /// Appends an audit row built from a decision's [`decision::AuditRow`].
     pub fn audit(&self, row: &decision::AuditRow, initiated_by: &str, target: &str) {
         let id = runtime::uuid_from(&mut self.rng.lock().expect("tenant lock"));
+        let correlation_id = runtime::uuid_from(&mut self.rng.lock().expect("tenant lock"));
+        let initiator = match self.user(initiated_by) {
+            Some(u) => {
+                serde_json::json!({ "user": { "id": u.id, "userPrincipalName": u.upn, "displayName": u.display_name } })
+            }
+            None => {
+                serde_json::json!({ "app": { "appId": initiated_by, "displayName": initiated_by } })
+            }
+        };
+        let targets = match self.user(target) {
+            Some(u) => vec![
+                serde_json::json!({ "id": u.id, "type": "User", "userPrincipalName": u.upn, "displayName": u.display_name }),
+            ],
+            None => vec![serde_json::json!({ "type": "Other", "displayName": target })],
+        };
+        let details = row
+            .on_premises_agent
+            .map(|a| vec![serde_json::json!({ "key": "OnPremisesAgent", "value": a.as_str() })])
+            .unwrap_or_default();
         let entry = AuditEntry {
             id,
             activity_date_time: self.clock.now().rfc3339(),
             logged_by_service: decision::AUDIT_SERVICE.to_string(),
             category: row.category.as_str().to_string(),
+            correlation_id,
             activity_display_name: row.activity.as_str().to_string(),
+            operation_type: "Update".to_string(),
             result: row.result.as_str().to_string(),
             result_reason: row.reason.unwrap_or_default().to_string(),
-            initiated_by: initiated_by.to_string(),
-            target: target.to_string(),
-            on_premises_agent: row.on_premises_agent.map(|a| a.as_str().to_string()),
+            initiated_by: initiator,
+            target_resources: targets,
+            additional_details: details,
         };
         let row = {
             let mut log = self.audit.lock().expect("tenant lock");
