@@ -666,4 +666,15 @@ fn the_tenant_and_its_agents_survive_a_restart() {
     let agents = lab.lab().cloud.cloud.flows.relay.agents();
     assert_eq!(agents.len(), 1);
     assert_eq!(agents[0].public_key, key_public);
+    // A registration after the restart gets a new id (the id stream does not start over).
+    let hybrid = c
+        .ropc("hybridadmin@contoso.onmicrosoft.example", ADMIN_PW)
+        .unwrap();
+    let req = json!({ "domain": "fabrikam.lab", "engine": "cloud-sync", "version": "0.1.0", "public_key": "9Bv9hJ1ZxHQeVUhQzpX2vRkTuWQ2Ot0zXx2QvYJ3bUw=" });
+    let (st, _, b) = c.call("POST", "/relay/v1/agents", &hybrid, Some(req));
+    assert_eq!(st, 201, "{b}");
+    assert_ne!(
+        json_of(&b)["agent_id"].as_str().unwrap(),
+        agents[0].id.to_string()
+    );
 }

@@ -611,6 +611,10 @@ impl Relay {
         if st.agents.contains_key(&record.id) || st.keys.contains_key(&public) {
             return Err(err(ErrorCode::Conflict, "agent already known"));
         }
+        // Skip the draws this agent's registration made, so the next registration after a
+        // restart gets a fresh id and secret instead of repeating the first one's.
+        let _ = runtime::uuid_from(&mut st.agent_rng);
+        let _ = AgentCredential::generate_secret(&mut st.agent_rng);
         st.keys.insert(public, record.id);
         st.agents.insert(
             record.id,
