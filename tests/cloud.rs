@@ -178,7 +178,10 @@ fn wait_terminal(c: &Cloud, token: &str, location: &str) -> Value {
 
 #[test]
 fn an_admin_reset_through_graph_reaches_the_agent_and_back() {
-    let lab = Running::default();
+    let lab = Running::start(sim::LabOptions {
+        agents: false,
+        ..sim::LabOptions::default()
+    });
     let c = Cloud { lab: &lab };
     let helpdesk = c
         .ropc("helpdesk@contoso.onmicrosoft.example", ADMIN_PW)
@@ -270,7 +273,10 @@ fn an_admin_reset_through_graph_reaches_the_agent_and_back() {
 
 #[test]
 fn graph_refusals_and_bad_input() {
-    let lab = Running::default();
+    let lab = Running::start(sim::LabOptions {
+        agents: false,
+        ..sim::LabOptions::default()
+    });
     let c = Cloud { lab: &lab };
     // Wrong password: AADSTS50126 as a 400, never a 5xx.
     let (st, v) = c
@@ -421,7 +427,10 @@ fn graph_refusals_and_bad_input() {
 
 #[test]
 fn the_sspr_portal_resets_unlocks_and_throttles() {
-    let lab = Running::default();
+    let lab = Running::start(sim::LabOptions {
+        agents: false,
+        ..sim::LabOptions::default()
+    });
     let c = Cloud { lab: &lab };
     let post = |path: &str, body: Value| {
         let (st, _, b) = http(
@@ -538,7 +547,10 @@ fn the_sspr_portal_resets_unlocks_and_throttles() {
 
 #[test]
 fn the_other_admin_tools_follow_their_rows() {
-    let lab = Running::default();
+    let lab = Running::start(sim::LabOptions {
+        agents: false,
+        ..sim::LabOptions::default()
+    });
     let c = Cloud { lab: &lab };
     let hybrid = c
         .ropc("hybridadmin@contoso.onmicrosoft.example", ADMIN_PW)
@@ -602,6 +614,7 @@ fn the_tenant_and_its_agents_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let opts = || sim::LabOptions {
         state: Some(dir.path().to_path_buf()),
+        agents: false,
         ..sim::LabOptions::default()
     };
     let (auth, key_public);

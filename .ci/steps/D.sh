@@ -99,7 +99,8 @@ PY
 
     # ---- start the server and read its ready file -----------------------------------------
 
-    lab_start sspr-cloud
+    # The scripted agent (.ci/python/agent.py) stands in for the real one, so no in-process agents.
+    lab_start sspr-cloud --no-agents
 
     # The scripted agent runs in the background; stop it (by its PID) on any exit.
     AGENT_PID=""

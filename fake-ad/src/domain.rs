@@ -173,7 +173,9 @@ impl Domain {
         from: &Dc,
         updates: Vec<Update>,
         now: runtime::LabTime,
-    ) -> (String, String) {
+        batch: &mut Batch,
+        keep_rows: bool,
+    ) {
         let urgent = updates
             .iter()
             .any(|u| u.attrs.iter().any(|a| crate::replication::is_urgent(*a)));
@@ -196,19 +198,29 @@ impl Domain {
             }
             st.seq += 1;
             let key = (at.0, st.seq);
-            st.queue.insert(
-                key,
-                Delivery {
-                    from: from.name.clone(),
-                    to: to.name.clone(),
-                    updates: updates.clone(),
-                },
-            );
+            let delivery = Delivery {
+                from: from.name.clone(),
+                to: to.name.clone(),
+                updates: updates.clone(),
+            };
+            if keep_rows {
+                let row = crate::replication::StoredDelivery {
+                    due: at.0,
+                    delivery: delivery.clone(),
+                };
+                let data = serde_json::to_vec(&row).expect("a delivery serializes");
+                batch.rows.push((self.repl_partition(), st.seq, Some(data)));
+            }
+            st.queue.insert(key, delivery);
         }
-        let meta = self.repl_meta(&st);
+        batch.meta.push(self.repl_meta(&st));
         drop(st);
         self.repl_kick.notify_waiters();
-        meta
+    }
+
+    /// The store partition of this domain's in-flight deliveries.
+    fn repl_partition(&self) -> String {
+        format!("repl/{}", self.info.dns)
     }
 
     fn repl_meta(&self, st: &ReplState) -> (String, String) {
@@ -218,10 +230,16 @@ impl Domain {
         )
     }
 
-    /// Restores in-flight replication from its persisted state.
-    pub fn restore_repl(&self, json: &str) -> Result<(), String> {
-        let st: ReplState = serde_json::from_str(json)
+    /// Restores in-flight replication: its state (cut links, topology) and its deliveries.
+    pub fn restore_repl(&self, json: &str, rows: Vec<(u64, Vec<u8>)>) -> Result<(), String> {
+        let mut st: ReplState = serde_json::from_str(json)
             .map_err(|e| format!("replication state of {}: {e}", self.info.dns))?;
+        for (seq, data) in rows {
+            let row: crate::replication::StoredDelivery = serde_json::from_slice(&data)
+                .map_err(|e| format!("{} delivery {seq}: {e}", self.repl_partition()))?;
+            st.queue.insert((row.due, seq), row.delivery);
+            st.seq = st.seq.max(seq);
+        }
         *self.repl.lock().expect("repl lock") = st;
         Ok(())
     }
@@ -271,10 +289,11 @@ impl Domain {
                         txn.apply(&updates);
                         Ok(())
                     },
-                    |st_meta| {
+                    |batch| {
                         let mut st = self.repl.lock().expect("repl lock");
                         st.queue.remove(&key);
-                        st_meta.push(self.repl_meta(&st));
+                        batch.rows.push((self.repl_partition(), key.1, None));
+                        batch.meta.push(self.repl_meta(&st));
                     },
                 )
                 .await;
@@ -418,9 +437,9 @@ impl Domain {
         dc.write_with(
             true,
             |_| Ok(()),
-            |meta| {
+            |batch| {
                 let st = self.repl.lock().expect("repl lock");
-                meta.push(self.repl_meta(&st));
+                batch.meta.push(self.repl_meta(&st));
             },
         )
         .await
@@ -567,7 +586,7 @@ impl Dc {
             partition: self.partition(),
             ..Batch::default()
         };
-        for e in dit.iter() {
+        for e in dit.iter().filter(|_| self.store.keeps_rows()) {
             let data = serde_json::to_vec(&**e).map_err(|e| DirError::Store(e.to_string()))?;
             batch.upserts.push((e.id.0, data));
         }
@@ -598,20 +617,20 @@ impl Dc {
         &self,
         originating: bool,
         f: impl FnOnce(&mut Txn) -> Result<T, DirError>,
-        also: impl FnOnce(&mut Vec<(String, String)>),
+        also: impl FnOnce(&mut Batch),
     ) -> Result<T, DirError> {
         let (out, commit) = {
             let mut guard = self.dit.lock().expect("dit lock");
             let mut txn = Txn::new(self, (**guard).clone(), originating);
             let out = f(&mut txn)?;
-            let mut batch = txn.batch()?;
+            let keep = self.store.keeps_rows();
+            let mut batch = txn.batch(keep)?;
             let updates = txn.updates();
             if !updates.is_empty() {
-                batch
-                    .meta
-                    .push(self.domain.originate(self, updates, txn.now));
+                self.domain
+                    .originate(self, updates, txn.now, &mut batch, keep);
             }
-            also(&mut batch.meta);
+            also(&mut batch);
             *guard = Arc::new(txn.dit);
             (out, self.store.commit(batch))
         };
@@ -898,12 +917,12 @@ impl<'a> Txn<'a> {
         }
     }
 
-    fn batch(&self) -> Result<Batch, DirError> {
+    fn batch(&self, keep_rows: bool) -> Result<Batch, DirError> {
         let mut b = Batch {
             partition: self.dc.partition(),
             ..Batch::default()
         };
-        for id in &self.changed {
+        for id in self.changed.iter().filter(|_| keep_rows) {
             if let Some(e) = self.dit.get(*id) {
                 let data = serde_json::to_vec(&**e).map_err(|e| DirError::Store(e.to_string()))?;
                 b.upserts.push((id.0, data));

@@ -187,7 +187,7 @@ pub async fn apply(dc: &Dc, force: bool) -> Result<Option<u32>, DirError> {
             }
             txn.put(e).map_err(|c| DirError::Other(c.to_string()))
         },
-        |meta| meta.push((key, version.to_string())),
+        |batch| batch.meta.push((key, version.to_string())),
     )
     .await?;
     dc.domain.set_gpo_applied(&dc.name, version);

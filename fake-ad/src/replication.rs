@@ -94,8 +94,9 @@ pub struct Delivery {
 /// A domain's replication state: what is in flight, and which links are cut.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct ReplState {
-    /// In-flight deliveries by (due time in ns, sequence).
-    #[serde(with = "queue_serde")]
+    /// In-flight deliveries by (due time in ns, sequence); each is its own store row
+    /// (partition `repl/<domain>`, id = sequence), not part of this state's JSON.
+    #[serde(skip)]
     pub queue: BTreeMap<(u64, u64), Delivery>,
     /// The next sequence number.
     pub seq: u64,
@@ -105,31 +106,13 @@ pub struct ReplState {
     pub topology: Topology,
 }
 
-mod queue_serde {
-    use std::collections::BTreeMap;
-
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    use super::Delivery;
-
-    pub fn serialize<S: Serializer>(
-        q: &BTreeMap<(u64, u64), Delivery>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        q.iter()
-            .map(|((t, n), d)| (*t, *n, d))
-            .collect::<Vec<_>>()
-            .serialize(s)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<BTreeMap<(u64, u64), Delivery>, D::Error> {
-        Ok(Vec::<(u64, u64, Delivery)>::deserialize(d)?
-            .into_iter()
-            .map(|(t, n, d)| ((t, n), d))
-            .collect())
-    }
+/// One in-flight delivery as its store row keeps it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StoredDelivery {
+    /// When it is due (ns since the epoch, lab time).
+    pub due: u64,
+    /// The delivery.
+    pub delivery: Delivery,
 }
 
 /// Attributes whose originating writes replicate urgently within a site.

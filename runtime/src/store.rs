@@ -20,6 +20,8 @@ pub struct Batch {
     pub deletes: Vec<u64>,
     /// Lab-wide key/values to set alongside (allocator state, clock mark, …).
     pub meta: Vec<(String, String)>,
+    /// Rows of other partitions in the same commit: `Some` upserts, `None` deletes.
+    pub rows: Vec<(String, u64, Option<Vec<u8>>)>,
 }
 
 /// A store failure.
@@ -60,6 +62,11 @@ pub trait Store: Send + Sync + 'static {
     fn load(&self, partition: &str) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
     /// A lab-wide value.
     fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;
+    /// Whether rows are kept at all (false for the in-memory store, so writers can skip
+    /// encoding them).
+    fn keeps_rows(&self) -> bool {
+        true
+    }
 }
 
 /// The in-memory store: nothing lasts, every batch is durable at once.
@@ -79,6 +86,10 @@ impl Store for MemStore {
 
     fn meta(&self, _key: &str) -> Result<Option<String>, StoreError> {
         Ok(None)
+    }
+
+    fn keeps_rows(&self) -> bool {
+        false
     }
 }
 
@@ -201,6 +212,12 @@ fn apply_group(conn: &mut rusqlite::Connection, group: &[Job]) -> rusqlite::Resu
             for (k, v) in &b.meta {
                 meta.execute(rusqlite::params![k, v])?;
             }
+            for (part, id, data) in &b.rows {
+                match data {
+                    Some(d) => up.execute(rusqlite::params![part, *id as i64, d])?,
+                    None => del.execute(rusqlite::params![part, *id as i64])?,
+                };
+            }
         }
     }
     tx.commit()
@@ -260,6 +277,7 @@ mod tests {
                     upserts: vec![(i, vec![i as u8])],
                     deletes: if i > 0 { vec![i - 1] } else { vec![] },
                     meta: vec![("k".into(), i.to_string())],
+                    rows: vec![("other".into(), i, Some(vec![1]))],
                 }));
             }
             for a in acks {
@@ -270,6 +288,7 @@ mod tests {
         assert_eq!(s.load("d/DC1").unwrap(), vec![(99, vec![99])]);
         assert_eq!(s.meta("k").unwrap().as_deref(), Some("99"));
         assert_eq!(s.meta("none").unwrap(), None);
+        assert_eq!(s.load("other").unwrap().len(), 100, "rows of another partition commit too");
     }
 
     #[test]

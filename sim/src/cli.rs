@@ -161,6 +161,9 @@ pub struct ServeArgs {
     /// fake-cloud's HTTPS port (443 lets MSAL's ROPC userrealm lookup work unchanged).
     #[arg(long, value_name = "P")]
     pub https_port: Option<u16>,
+    /// Start no in-process writeback agents (run `sspr-lab agent run` against the lab instead).
+    #[arg(long)]
+    pub no_agents: bool,
 }
 
 impl Default for ServeArgs {
@@ -176,6 +179,7 @@ impl Default for ServeArgs {
             control_port: None,
             http_port: None,
             https_port: None,
+            no_agents: false,
         }
     }
 }
@@ -263,6 +267,7 @@ impl ServeArgs {
             propagation: None,
             http_port: self.http_port,
             https_port: self.https_port,
+            agents: !self.no_agents,
         }
     }
 }

@@ -21,7 +21,7 @@ use crate::core::Core;
 use crate::credentials::Credentials;
 use crate::dcs::DcRunner;
 use crate::populate::{self, BuiltDomain};
-use crate::ready::{ReadyDc, ReadyDomain, ReadyFile};
+use crate::ready::{ReadyAgent, ReadyDc, ReadyDomain, ReadyFile};
 use crate::spec::{LabSpec, SpecError};
 
 /// What can stop a lab from starting.
@@ -87,6 +87,8 @@ pub struct LabOptions {
     pub http_port: Option<u16>,
     /// The cloud's HTTPS port; `None` = OS-chosen.
     pub https_port: Option<u16>,
+    /// Start each domain's in-process writeback agents (`serve --no-agents` turns them off).
+    pub agents: bool,
 }
 
 impl Default for LabOptions {
@@ -102,6 +104,7 @@ impl Default for LabOptions {
             propagation: None,
             http_port: None,
             https_port: None,
+            agents: true,
         }
     }
 }
@@ -117,6 +120,17 @@ pub struct DcEndpoint {
     pub ldap: SocketAddr,
     /// LDAPS.
     pub ldaps: SocketAddr,
+}
+
+/// One in-process writeback agent.
+#[derive(Clone, Debug)]
+pub struct AgentRun {
+    /// The domain it serves.
+    pub domain: String,
+    /// Its engine.
+    pub engine: crate::spec::Engine,
+    /// What it reports (id, connected, polls).
+    pub status: tokio::sync::watch::Receiver<agent::AgentStatus>,
 }
 
 /// A running lab.
@@ -145,6 +159,8 @@ pub struct Lab {
     pub runners: Vec<Arc<DcRunner>>,
     /// The fake Entra tenant's listeners and state.
     pub cloud: crate::cloud::CloudRun,
+    /// The in-process writeback agents.
+    pub agents: Vec<AgentRun>,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -305,6 +321,24 @@ impl Lab {
         )
         .await
         .map_err(LabError::Directory)?;
+        let agents = if opts.agents {
+            start_agents(
+                &domains,
+                &endpoints,
+                &cloud,
+                &spec,
+                seed,
+                &clock,
+                &opts.credentials,
+                &ca,
+                &dir,
+                &stop,
+                &mut tasks,
+            )
+            .await?
+        } else {
+            Vec::new()
+        };
         let core: Arc<dyn LabControl> = Arc::new(Core {
             clock: clock.clone(),
             domains: domains.clone(),
@@ -393,6 +427,7 @@ impl Lab {
             tasks,
             runners,
             cloud,
+            agents,
             _tmp: tmp,
         })
     }
@@ -473,6 +508,19 @@ impl Lab {
                         .collect(),
                 })
                 .collect(),
+            agents: self
+                .agents
+                .iter()
+                .filter_map(|a| {
+                    let s = a.status.borrow();
+                    Some(ReadyAgent {
+                        id: s.agent_id?.to_string(),
+                        domain: a.domain.clone(),
+                        engine: a.engine.as_str().to_string(),
+                        connected: s.connected,
+                    })
+                })
+                .collect(),
         }
     }
 
@@ -516,4 +564,100 @@ async fn commit_meta(store: &Arc<dyn Store>, meta: Vec<(String, String)>) -> Res
         Ok(r) => r.map_err(|e| e.to_string()),
         Err(_) => Err("the store's writer has stopped".into()),
     }
+}
+
+/// How long (real time) the lab waits for each agent's registration and first poll.
+const AGENT_READY_SECS: u64 = 30;
+
+/// Starts each domain's in-process agents against the cloud just started and waits until every
+/// one is registered and has completed a poll (DESIGN §8: healthy at time zero).
+#[allow(clippy::too_many_arguments)]
+async fn start_agents(
+    domains: &[BuiltDomain],
+    endpoints: &[DcEndpoint],
+    cloud: &crate::cloud::CloudRun,
+    spec: &LabSpec,
+    seed: u64,
+    clock: &Clock,
+    creds: &Credentials,
+    ca: &LabCa,
+    dir: &Path,
+    stop: &CancellationToken,
+    tasks: &mut Vec<JoinHandle<()>>,
+) -> Result<Vec<AgentRun>, LabError> {
+    use crate::spec::Engine;
+    let mut runs = Vec::new();
+    for d in domains {
+        let engine = match d.spec.engine {
+            Engine::CloudSync => wire::types::Engine::CloudSync,
+            Engine::ConnectSync => wire::types::Engine::ConnectSync,
+        };
+        let account = match d.spec.engine {
+            Engine::CloudSync => format!("{}\\provAgentgMSA$", d.spec.netbios),
+            Engine::ConnectSync => format!("{}\\{}", d.spec.netbios, populate::CONNECT_ACCOUNT),
+        };
+        // The domain's DCs, PDC emulator first (spec order puts DC1, the PDC, first).
+        let mut dcs: Vec<&DcEndpoint> = endpoints
+            .iter()
+            .filter(|e| e.domain == d.spec.dns)
+            .collect();
+        dcs.sort_by_key(|e| !e.dc.pdc);
+        let dcs: Vec<agent::worker::DcAddr> = dcs
+            .iter()
+            .map(|e| agent::worker::DcAddr {
+                addr: e.ldaps,
+                host: e.dc.host.clone(),
+            })
+            .collect();
+        for index in 0..d.spec.agents {
+            let mut config = agent::AgentConfig::new(
+                &d.spec.dns,
+                engine,
+                &format!("https://{}/relay/v1", cloud.https),
+                &format!(
+                    "https://{}/{}/oauth2/v2.0/token",
+                    cloud.https, spec.tenant.name
+                ),
+                &spec.tenant.name,
+                secrecy::SecretString::from(creds.admin.clone()),
+                dcs.clone(),
+                &account,
+                secrecy::SecretString::from(creds.service.clone()),
+                ca.cert_pem(),
+                seed,
+                index,
+            );
+            config.state_file = Some(
+                dir.join("agents")
+                    .join(format!("{}-{index}.json", d.spec.dns)),
+            );
+            let (tx, rx) = tokio::sync::watch::channel(agent::AgentStatus::default());
+            let (clock, stop, domain) = (clock.clone(), stop.clone(), d.spec.dns.clone());
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = agent::run(TokioNet, config, clock, stop, tx).await {
+                    tracing::error!(%domain, index, error = %e, "agent stopped");
+                }
+            }));
+            runs.push(AgentRun {
+                domain: d.spec.dns.clone(),
+                engine: d.spec.engine,
+                status: rx,
+            });
+        }
+    }
+    for a in &mut runs {
+        let ready = clock
+            .timeout(
+                Duration::from_secs(AGENT_READY_SECS).mul_f64(clock.scale()),
+                a.status.wait_for(|s| s.polls >= 1),
+            )
+            .await;
+        if !matches!(ready, Ok(Ok(_))) {
+            return Err(LabError::Directory(format!(
+                "an agent of {} did not register and poll within {AGENT_READY_SECS} s",
+                a.domain
+            )));
+        }
+    }
+    Ok(runs)
 }

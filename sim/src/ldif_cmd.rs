@@ -11,6 +11,7 @@ fn lab_options(state: Option<std::path::PathBuf>) -> LabOptions {
     LabOptions {
         state,
         credentials: crate::Credentials::from_env(),
+        agents: false,
         ..LabOptions::default()
     }
 }

@@ -98,7 +98,12 @@ pub async fn build(
                     .meta(&format!("repl/{}", d.dns))
                     .map_err(|e| e.to_string())?
                 {
-                    domain.restore_repl(&repl)?;
+                    domain.restore_repl(
+                        &repl,
+                        store
+                            .load(&format!("repl/{}", d.dns))
+                            .map_err(|e| e.to_string())?,
+                    )?;
                 }
                 for dc in domain.dcs() {
                     let key = format!("gpo/{}/{}", d.dns, dc.name);

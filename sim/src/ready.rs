@@ -47,6 +47,22 @@ pub struct ReadyFile {
     pub relay: Option<String>,
     /// The domains and their DCs.
     pub domains: Vec<ReadyDomain>,
+    /// The in-process writeback agents (empty with `--no-agents`).
+    #[serde(default)]
+    pub agents: Vec<ReadyAgent>,
+}
+
+/// One in-process agent in the ready file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ReadyAgent {
+    /// Its id at the relay.
+    pub id: String,
+    /// The domain it serves.
+    pub domain: String,
+    /// `cloud-sync` or `connect-sync`.
+    pub engine: String,
+    /// Whether its last poll succeeded.
+    pub connected: bool,
 }
 
 /// One domain in the ready file.

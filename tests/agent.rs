@@ -1,0 +1,307 @@
+//! The real writeback agent end to end (issue [E], core): the default lab with its in-process
+//! agents; Graph and the SSPR portal over plain HTTP; each write checked by a bind over LDAPS and,
+//! for refusals, by the DC's refusal log joined on the job id.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+
+use common::*;
+use serde_json::{Value, json};
+
+fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+    (
+        head[9..12].parse().unwrap(),
+        head.to_string(),
+        body.to_string(),
+    )
+}
+
+fn json_of(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+fn cloud(lab: &Running) -> SocketAddr {
+    lab.lab().cloud.http
+}
+
+fn ropc(lab: &Running, user: &str, pw: &str) -> String {
+    let body = format!(
+        "grant_type=password&client_id=04b07795-8ddb-461a-bbee-02f9e1bf7b46&username={}&password={pw}&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default",
+        user.replace('@', "%40")
+    );
+    let (st, _, b) = http(
+        cloud(lab),
+        "POST",
+        "/contoso.onmicrosoft.example/oauth2/v2.0/token",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        &body,
+    );
+    assert_eq!(st, 200, "{b}");
+    json_of(&b)["access_token"].as_str().unwrap().to_string()
+}
+
+fn call(
+    lab: &Running,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, String, String) {
+    let b = body.map(|v| v.to_string()).unwrap_or_default();
+    let auth = format!("Bearer {token}");
+    http(
+        cloud(lab),
+        method,
+        path,
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        &b,
+    )
+}
+
+/// Graph resetPassword by `token` for `user`; waits for the operation's terminal state.
+fn graph_reset(lab: &Running, token: &str, user: &str, pw: &str) -> Value {
+    let (st, head, b) = call(
+        lab,
+        "POST",
+        &format!(
+            "/v1.0/users/{user}/authentication/methods/28c10230-6103-485e-b985-444c60001490/resetPassword"
+        ),
+        token,
+        Some(json!({ "newPassword": pw })),
+    );
+    assert_eq!(st, 202, "{b}");
+    let location = head
+        .lines()
+        .find_map(|l| l.strip_prefix("location: "))
+        .expect("a Location header")
+        .to_string();
+    let path = &location[location.find("/v1.0/").unwrap()..];
+    for _ in 0..500 {
+        let (st, _, b) = call(lab, "GET", path, token, None);
+        assert_eq!(st, 200, "{b}");
+        let v = json_of(&b);
+        if v["status"] == "succeeded" || v["status"] == "failed" {
+            return v;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("the operation never finished");
+}
+
+/// A simple bind over LDAPS to `domain`'s DC1: (code, diagnostic).
+fn bind(lab: &Running, domain: &str, name: &str, pw: &str) -> (u32, String) {
+    let e = lab.lab().endpoint(domain, "DC1").unwrap();
+    let settings = ldap3::LdapConnSettings::new()
+        .set_config(lab.lab().ca.client_config().unwrap())
+        .set_conn_timeout(std::time::Duration::from_secs(10));
+    let mut c = ldap3::LdapConn::with_settings(settings, &format!("ldaps://{}", e.ldaps)).unwrap();
+    let r = c.simple_bind(name, pw).unwrap();
+    (r.rc, r.text)
+}
+
+fn has_data(text: &str, data: &str) -> bool {
+    text.contains(&format!("data {data}"))
+}
+
+fn helpdesk(lab: &Running) -> String {
+    ropc(lab, "helpdesk@contoso.onmicrosoft.example", ADMIN_PW)
+}
+
+#[test]
+fn the_ready_file_lists_healthy_agents() {
+    let lab = Running::default();
+    let ready = lab.lab().ready_file();
+    let mut seen: Vec<(String, String, bool)> = ready
+        .agents
+        .iter()
+        .map(|a| (a.domain.clone(), a.engine.clone(), a.connected))
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        vec![
+            ("contoso.lab".into(), "cloud-sync".into(), true),
+            ("contoso.lab".into(), "cloud-sync".into(), true),
+            ("fabrikam.lab".into(), "cloud-sync".into(), true),
+            ("northwind.lab".into(), "connect-sync".into(), true),
+        ]
+    );
+    let relay = &lab.lab().cloud.cloud.flows.relay;
+    assert_eq!(relay.healthy_agents("contoso.lab").len(), 2);
+    assert_eq!(relay.healthy_agents("northwind.lab").len(), 1);
+    let json = serde_json::to_string(&ready).unwrap();
+    assert!(json.contains("\"agents\""), "{json}");
+}
+
+#[test]
+fn graph_admin_resets_write_back_through_the_real_agent() {
+    let lab = Running::default();
+    let token = helpdesk(&lab);
+    // alice: written on-premises; an admin reset means must change at next logon (773), and the
+    // old password no longer binds (52e).
+    let op = graph_reset(&lab, &token, "alice@contoso.lab", "Agent-Reset-Passw0rd1");
+    assert_eq!(op["status"], "succeeded", "{op}");
+    let (rc, text) = bind(
+        &lab,
+        "contoso.lab",
+        "alice@contoso.lab",
+        "Agent-Reset-Passw0rd1",
+    );
+    assert_eq!(rc, 49, "{text}");
+    assert!(has_data(&text, "773"), "must change: {text}");
+    let (rc, text) = bind(&lab, "contoso.lab", "alice@contoso.lab", USER_PW);
+    assert!(rc == 49 && has_data(&text, "52e"), "{rc} {text}");
+
+    // carol: inheritance disabled → 50 on-premises → SSPR_0029; the DC's refusal carries the job id.
+    let op = graph_reset(&lab, &token, "carol@contoso.lab", "Agent-Reset-Passw0rd2");
+    assert_eq!(op["status"], "failed", "{op}");
+    assert_eq!(op["statusDetail"], "SSPR_0029", "{op}");
+    let control = lab.lab().control;
+    let (st, _, b) = http(control, "GET", "/control/refusals/contoso.lab/DC1", &[], "");
+    assert_eq!(st, 200, "{b}");
+    let refusals = json_of(&b);
+    let carol = refusals
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|r| r["object"].as_str().unwrap_or("").starts_with("CN=Carol"))
+        .unwrap_or_else(|| panic!("a refusal for carol: {refusals}"));
+    assert_eq!(carol["code"], 50);
+    let job_id = carol["job_id"]
+        .as_str()
+        .expect("the job id control reached the DC");
+    let job = lab
+        .lab()
+        .cloud
+        .cloud
+        .flows
+        .relay
+        .job(&wire::types::JobId::new(job_id).unwrap())
+        .expect("the refused job is the relay's");
+    let result = job.result.expect("a result");
+    assert_eq!(result.outcome, wire::types::Outcome::AccessDenied);
+    let onprem = result.onprem.expect("the DC's answer");
+    assert_eq!((onprem.ldap_code, onprem.win32), (50, Some(0x2098)));
+    assert_eq!(result.event_id, Some(33004));
+    assert_eq!(result.dc.as_deref(), Some("dc1.contoso.lab"));
+    let hops: Vec<&str> = result.timings.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(
+        hops,
+        [
+            "ack",
+            "open",
+            "ldap_connect",
+            "ldap_search",
+            "ldap_modify",
+            "agent_total"
+        ]
+    );
+    // carol's password did not change.
+    assert_eq!(bind(&lab, "contoso.lab", "carol@contoso.lab", USER_PW).0, 0);
+
+    // dave: adminCount=1 after SDProp → refused → SSPR_0029.
+    let op = graph_reset(&lab, &token, "dave@contoso.lab", "Agent-Reset-Passw0rd3");
+    assert_eq!(op["status"], "failed", "{op}");
+    assert_eq!(op["statusDetail"], "SSPR_0029", "{op}");
+    assert_eq!(bind(&lab, "contoso.lab", "dave@contoso.lab", USER_PW).0, 0);
+
+    // northwind (Connect Sync, the MSOL account) writes back too.
+    let op = graph_reset(&lab, &token, "alice@northwind.lab", "Agent-Reset-Passw0rd4");
+    assert_eq!(op["status"], "succeeded", "{op}");
+    let (rc, text) = bind(
+        &lab,
+        "northwind.lab",
+        "alice@northwind.lab",
+        "Agent-Reset-Passw0rd4",
+    );
+    assert!(rc == 49 && has_data(&text, "773"), "{rc} {text}");
+    // fabrikam's single agent as well.
+    let op = graph_reset(&lab, &token, "erin@fabrikam.lab", "Agent-Reset-Passw0rd5");
+    assert_eq!(op["status"], "succeeded", "{op}");
+    let (rc, text) = bind(
+        &lab,
+        "fabrikam.lab",
+        "erin@fabrikam.lab",
+        "Agent-Reset-Passw0rd5",
+    );
+    assert!(rc == 49 && has_data(&text, "773"), "{rc} {text}");
+}
+
+#[test]
+fn the_sspr_portal_unlocks_bob_through_the_real_agent() {
+    let lab = Running::default();
+    let c = cloud(&lab);
+    let post = |path: &str, body: Value| {
+        let (st, _, b) = http(
+            c,
+            "POST",
+            path,
+            &[("Content-Type", "application/json")],
+            &body.to_string(),
+        );
+        (st, b)
+    };
+    // bob is locked out: a bind with his right password says 775.
+    let (rc, text) = bind(&lab, "contoso.lab", "bob@contoso.lab", USER_PW);
+    assert!(rc == 49 && has_data(&text, "775"), "{rc} {text}");
+    let (st, b) = post("/lab/sspr/start", json!({ "user": "bob@contoso.lab" }));
+    assert_eq!(st, 200, "{b}");
+    let flow = json_of(&b)["flow"].as_str().unwrap().to_string();
+    post(&format!("/lab/sspr/{flow}/code"), json!({}));
+    let mails = json_of(&http(c, "GET", "/lab/mailbox/bob@contoso.lab", &[], "").2);
+    let code = mails["value"][0]["code"].as_str().unwrap().to_string();
+    assert_eq!(
+        post(&format!("/lab/sspr/{flow}/verify"), json!({ "code": code })).0,
+        200
+    );
+    let (st, b) = post(
+        &format!("/lab/sspr/{flow}/reset"),
+        json!({ "newPassword": "Portal-Agent-Passw0rd1" }),
+    );
+    assert_eq!(st, 202, "{b}");
+    let mut status = Value::Null;
+    for _ in 0..500 {
+        status = json_of(&http(c, "GET", &format!("/lab/sspr/{flow}"), &[], "").2);
+        if status["status"] != "running" && status["status"] != "notStarted" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(status["status"], "succeeded", "{status}");
+    // Unlocked, and the new password binds (a self-service reset does not force a change).
+    assert_eq!(
+        bind(
+            &lab,
+            "contoso.lab",
+            "bob@contoso.lab",
+            "Portal-Agent-Passw0rd1"
+        ),
+        (0, String::new())
+    );
+}
