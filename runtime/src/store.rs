@@ -288,7 +288,11 @@ mod tests {
         assert_eq!(s.load("d/DC1").unwrap(), vec![(99, vec![99])]);
         assert_eq!(s.meta("k").unwrap().as_deref(), Some("99"));
         assert_eq!(s.meta("none").unwrap(), None);
-        assert_eq!(s.load("other").unwrap().len(), 100, "rows of another partition commit too");
+        assert_eq!(
+            s.load("other").unwrap().len(),
+            100,
+            "rows of another partition commit too"
+        );
     }
 
     #[test]
