@@ -373,42 +373,6 @@ fn sid_of(c: &mut LdapConn, dn: &str) -> ad_types::Sid {
         .unwrap()
 }
 
-fn edit_dacl(c: &mut LdapConn, dn: &str, f: impl FnOnce(&mut Vec<ad_types::sd::Ace>)) {
-    use ldap3::controls::RawControl;
-    let (e, _) = c
-        .search(
-            dn,
-            Scope::Base,
-            "(objectClass=*)",
-            vec!["nTSecurityDescriptor"],
-        )
-        .unwrap()
-        .success()
-        .unwrap();
-    let mut sd = ad_types::sd::SecurityDescriptor::from_bytes(
-        &SearchEntry::construct(e[0].clone()).bin_attrs["nTSecurityDescriptor"][0],
-    )
-    .unwrap();
-    f(&mut sd.dacl.as_mut().unwrap().aces);
-    let flags = RawControl {
-        ctype: "1.2.840.113556.1.4.801".into(),
-        crit: true,
-        val: Some(vec![0x30, 0x03, 0x02, 0x01, 0x04]),
-    };
-    let bytes = sd.to_bytes();
-    c.with_controls(vec![flags])
-        .modify(
-            dn,
-            vec![Mod::Replace(
-                &b"nTSecurityDescriptor"[..],
-                HashSet::from([&bytes[..]]),
-            )],
-        )
-        .unwrap()
-        .success()
-        .unwrap();
-}
-
 const SVC: &str = "CN=provAgentgMSA,CN=Managed Service Accounts,DC=contoso,DC=lab";
 
 #[test]

@@ -8,7 +8,6 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use ad_types::rights;
-use ad_types::sd::SecurityDescriptor;
 use common::*;
 use ldap3::controls::RawControl;
 use ldap3::{LdapConn, Mod, Scope, SearchEntry};
@@ -88,43 +87,6 @@ fn attr(c: &mut LdapConn, dn: &str, a: &str) -> Vec<String> {
 
 fn set_head(c: &mut LdapConn, a: &str, v: &str) {
     c.modify(HEAD, vec![Mod::Replace(a, HashSet::from([v]))])
-        .unwrap()
-        .success()
-        .unwrap();
-}
-
-fn read_sd(c: &mut LdapConn, dn: &str) -> SecurityDescriptor {
-    let (e, _) = c
-        .search(
-            dn,
-            Scope::Base,
-            "(objectClass=*)",
-            vec!["nTSecurityDescriptor"],
-        )
-        .unwrap()
-        .success()
-        .unwrap();
-    SecurityDescriptor::from_bytes(
-        &SearchEntry::construct(e[0].clone()).bin_attrs["nTSecurityDescriptor"][0],
-    )
-    .unwrap()
-}
-
-fn write_dacl(c: &mut LdapConn, dn: &str, sd: &SecurityDescriptor) {
-    let sdflags = RawControl {
-        ctype: "1.2.840.113556.1.4.801".into(),
-        crit: true,
-        val: Some(vec![0x30, 0x03, 0x02, 0x01, 0x04]),
-    };
-    let bytes = sd.to_bytes();
-    c.with_controls(vec![sdflags])
-        .modify(
-            dn,
-            vec![Mod::Replace(
-                &b"nTSecurityDescriptor"[..],
-                HashSet::from([&bytes[..]]),
-            )],
-        )
         .unwrap()
         .success()
         .unwrap();

@@ -157,3 +157,48 @@ pub fn http(
 pub fn json_of(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
 }
+
+/// A DN's security descriptor, read over LDAP.
+pub fn read_sd(c: &mut ldap3::LdapConn, dn: &str) -> ad_types::sd::SecurityDescriptor {
+    let (e, _) = c
+        .search(
+            dn,
+            ldap3::Scope::Base,
+            "(objectClass=*)",
+            vec!["nTSecurityDescriptor"],
+        )
+        .unwrap()
+        .success()
+        .unwrap();
+    let entry = ldap3::SearchEntry::construct(e[0].clone());
+    ad_types::sd::SecurityDescriptor::from_bytes(&entry.bin_attrs["nTSecurityDescriptor"][0])
+        .unwrap()
+}
+
+/// Writes `sd`'s DACL to a DN with the SD flags control (DACL only).
+pub fn write_dacl(c: &mut ldap3::LdapConn, dn: &str, sd: &ad_types::sd::SecurityDescriptor) {
+    let flags = ldap3::controls::RawControl {
+        ctype: "1.2.840.113556.1.4.801".into(),
+        crit: true,
+        val: Some(vec![0x30, 0x03, 0x02, 0x01, 0x04]),
+    };
+    let bytes = sd.to_bytes();
+    c.with_controls(vec![flags])
+        .modify(
+            dn,
+            vec![ldap3::Mod::Replace(
+                &b"nTSecurityDescriptor"[..],
+                std::collections::HashSet::from([&bytes[..]]),
+            )],
+        )
+        .unwrap()
+        .success()
+        .unwrap();
+}
+
+/// Reads a DN's descriptor, lets `f` change its DACL's ACEs, and writes it back.
+pub fn edit_dacl(c: &mut ldap3::LdapConn, dn: &str, f: impl FnOnce(&mut Vec<ad_types::sd::Ace>)) {
+    let mut sd = read_sd(c, dn);
+    f(&mut sd.dacl.as_mut().unwrap().aces);
+    write_dacl(c, dn, &sd);
+}
