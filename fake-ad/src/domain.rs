@@ -135,6 +135,7 @@ impl Domain {
             pdc,
             domain: self.clone(),
             dit: Mutex::new(Arc::new(Dit::new(self.info.base.clone()))),
+            writer: Mutex::new(()),
             store,
             clock,
             refusals: Default::default(),
@@ -506,6 +507,9 @@ pub struct Dc {
     /// Its domain.
     pub domain: Arc<Domain>,
     dit: Mutex<Arc<Dit>>,
+    /// Serializes writers for a whole transaction; readers only take `dit` for a moment, so a
+    /// long write never stalls a search.
+    writer: Mutex<()>,
     store: Arc<dyn Store>,
     /// The lab clock this DC reads.
     pub clock: Clock,
@@ -537,6 +541,7 @@ impl Dc {
 
     /// Replaces the tree wholesale (loading from the store).
     pub fn install(&self, dit: Dit) {
+        let _one_writer = self.writer.lock().expect("writer lock");
         *self.dit.lock().expect("dit lock") = Arc::new(dit);
     }
 
@@ -591,8 +596,8 @@ impl Dc {
             batch.upserts.push((e.id.0, data));
         }
         let commit = {
-            let mut guard = self.dit.lock().expect("dit lock");
-            *guard = Arc::new(dit);
+            let _one_writer = self.writer.lock().expect("writer lock");
+            *self.dit.lock().expect("dit lock") = Arc::new(dit);
             self.store.commit(batch)
         };
         match commit.await {
@@ -620,8 +625,11 @@ impl Dc {
         also: impl FnOnce(&mut Batch),
     ) -> Result<T, DirError> {
         let (out, commit) = {
-            let mut guard = self.dit.lock().expect("dit lock");
-            let mut txn = Txn::new(self, (**guard).clone(), originating);
+            // One writer at a time for the whole transaction; the tree itself is locked only to
+            // take the base and to swap in the result.
+            let _one_writer = self.writer.lock().expect("writer lock");
+            let base = (**self.dit.lock().expect("dit lock")).clone();
+            let mut txn = Txn::new(self, base, originating);
             let out = f(&mut txn)?;
             let keep = self.store.keeps_rows();
             let mut batch = txn.batch(keep)?;
@@ -631,7 +639,7 @@ impl Dc {
                     .originate(self, updates, txn.now, &mut batch, keep);
             }
             also(&mut batch);
-            *guard = Arc::new(txn.dit);
+            *self.dit.lock().expect("dit lock") = Arc::new(txn.dit);
             (out, self.store.commit(batch))
         };
         match commit.await {
