@@ -272,3 +272,63 @@ fn the_sspr_portal_unlocks_bob_through_the_real_agent() {
         (0, String::new())
     );
 }
+
+#[test]
+fn writeback_disable_and_enable_through_the_agent_command() {
+    let lab = Running::default();
+    let r = lab.lab().ready_file();
+    let password = secrecy::SecretString::from(ADMIN_PW.to_string());
+    let ca = lab.lab().ca.cert_pem().to_string();
+    let access = |admin: &'static str| {
+        (
+            r.relay.clone().unwrap(),
+            r.token_endpoint.clone().unwrap(),
+            admin,
+        )
+    };
+    let set = |admin: &'static str, enabled: bool| {
+        let (relay, token, admin) = access(admin);
+        let a = agent::config::CloudAccess {
+            relay: &relay,
+            token_endpoint: &token,
+            ca_pem: &ca,
+            admin,
+            password: &password,
+        };
+        lab.rt.block_on(agent::config::set_writeback(
+            &a,
+            "contoso.lab",
+            enabled,
+            lab.lab().clock.clone(),
+        ))
+    };
+    // A Helpdesk Administrator may not; a Hybrid Identity Administrator may.
+    assert_eq!(
+        set("helpdesk@contoso.onmicrosoft.example", false)
+            .unwrap_err()
+            .status(),
+        Some(403)
+    );
+    assert_eq!(
+        set("hybridadmin@contoso.onmicrosoft.example", false).unwrap()["enabled"],
+        false
+    );
+    let token = helpdesk(&lab);
+    let (st, _, b) = call(
+        &lab,
+        "POST",
+        "/v1.0/users/alice@contoso.lab/authentication/methods/28c10230-6103-485e-b985-444c60001490/resetPassword",
+        &token,
+        Some(json!({ "newPassword": "Flag-Off-Passw0rd1" })),
+    );
+    assert_eq!(st, 400);
+    assert!(b.contains("SSPR_0010"), "{b}");
+    assert_eq!(
+        set("hybridadmin@contoso.onmicrosoft.example", true).unwrap()["enabled"],
+        true
+    );
+    assert_eq!(
+        graph_reset(&lab, &token, "alice@contoso.lab", "Flag-On-Passw0rd1")["status"],
+        "succeeded"
+    );
+}

@@ -11,6 +11,7 @@
 //! `permissions`, `--check`), `agent run` as its own process, the product's event-ID table beyond
 //! what `wire` gives, and a JSONL event log.
 
+pub mod config;
 pub mod ldap;
 pub mod relay;
 pub mod worker;

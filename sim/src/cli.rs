@@ -27,6 +27,28 @@ pub enum Command {
     Dc(DcCommand),
     /// Run SDProp now on a running lab's PDC emulator(s).
     Sdprop(LabArgs),
+    /// The writeback agent's configuration commands.
+    #[command(subcommand)]
+    Agent(AgentCommand),
+}
+
+/// `sspr-lab agent`.
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Turn the domain's cloud sync password writeback on or off (as
+    /// Set-AADCloudSyncPasswordWritebackConfiguration), with a Hybrid Identity Administrator's token.
+    Writeback {
+        /// `enable` or `disable`.
+        #[arg(value_parser = ["enable", "disable"])]
+        action: String,
+        /// The lab and domain.
+        #[command(flatten)]
+        lab: LabArgs,
+        /// The administrator (default: hybridadmin@<tenant>); the password comes from
+        /// SSPR_LAB_ADMIN_PASSWORD or the fixture default, never from a flag.
+        #[arg(long)]
+        admin: Option<String>,
+    },
 }
 
 /// Which running lab and domain a command acts on.
@@ -288,6 +310,38 @@ pub async fn run(cmd: Command) -> Result<(), CliError> {
             print(client.call("POST", "/gpupdate", Some(body)).await?)
         }
         Command::Dc(c) => print(dc(c).await?),
+        Command::Agent(AgentCommand::Writeback { action, lab, admin }) => {
+            let ready = crate::ReadyFile::read(&lab.lab)
+                .map_err(|e| CliError::Usage(format!("ready file {}: {e}", lab.lab.display())))?;
+            let missing = |f: &str| {
+                CliError::Usage(format!(
+                    "ready file {} has no {f} (is the cloud running?)",
+                    lab.lab.display()
+                ))
+            };
+            let relay = ready.relay.clone().ok_or_else(|| missing("relay"))?;
+            let token = ready
+                .token_endpoint
+                .clone()
+                .ok_or_else(|| missing("token_endpoint"))?;
+            let tenant = ready.tenant.clone().ok_or_else(|| missing("tenant"))?;
+            let ca = std::fs::read_to_string(&ready.ca_cert)
+                .map_err(|e| CliError::Usage(format!("{}: {e}", ready.ca_cert)))?;
+            let admin = admin.unwrap_or_else(|| format!("hybridadmin@{tenant}"));
+            let password = secrecy::SecretString::from(Credentials::from_env().admin);
+            let access = agent::config::CloudAccess {
+                relay: &relay,
+                token_endpoint: &token,
+                ca_pem: &ca,
+                admin: &admin,
+                password: &password,
+            };
+            let clock = runtime::Clock::new(runtime::ClockConfig::default());
+            let v = agent::config::set_writeback(&access, &lab.domain, action == "enable", clock)
+                .await
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            print(v)
+        }
         Command::Sdprop(a) => {
             let client = ControlClient::from_ready_file(&a.lab)?;
             print(
