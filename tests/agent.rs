@@ -332,3 +332,64 @@ fn writeback_disable_and_enable_through_the_agent_command() {
         "succeeded"
     );
 }
+
+#[test]
+fn permissions_check_and_grant_on_one_object() {
+    let lab = Running::default();
+    let r = lab.lab().ready_file();
+    let d = r.domain("contoso.lab").unwrap().clone();
+    let ca = lab.lab().ca.cert_pem().to_string();
+    let password = secrecy::SecretString::from(ADMIN_PW.to_string());
+    let access = agent::permissions::DirAccess {
+        ldaps: d.dcs[0].ldaps.parse().unwrap(),
+        host: &d.dcs[0].host,
+        ca_pem: &ca,
+        admin: "CONTOSO\\Administrator",
+        password: &password,
+        base_dn: &d.base_dn,
+        service_account: &d.service_account,
+    };
+    let clock = lab.lab().clock.clone();
+    let check = lab
+        .rt
+        .block_on(agent::permissions::check(&access, &clock))
+        .unwrap();
+    assert!(
+        check.missing.is_empty(),
+        "the default lab grants every writeback right: {:?}",
+        check.missing
+    );
+    assert_eq!(check.aces_on_root.len(), 5);
+    assert!(
+        check
+            .inheritance_disabled
+            .iter()
+            .any(|dn| dn.starts_with("CN=Carol Cruz"))
+    );
+    let token = helpdesk(&lab);
+    assert_eq!(
+        graph_reset(&lab, &token, "carol@contoso.lab", "Before-Grant-Passw0rd1")["status"],
+        "failed"
+    );
+    // The fix the product documents for one protected user: grant on the object itself.
+    let g = lab
+        .rt
+        .block_on(agent::permissions::grant(
+            &access,
+            Some("CN=Carol Cruz,OU=Staff,DC=contoso,DC=lab"),
+            false,
+            &clock,
+        ))
+        .unwrap();
+    assert_eq!(g.added, 4);
+    assert_eq!(
+        graph_reset(&lab, &token, "carol@contoso.lab", "After-Grant-Passw0rd2")["status"],
+        "succeeded"
+    );
+    // Granting again adds nothing.
+    let again = lab
+        .rt
+        .block_on(agent::permissions::grant(&access, None, false, &clock))
+        .unwrap();
+    assert_eq!(again.added, 0);
+}

@@ -248,6 +248,46 @@ impl<S: AsyncRead + AsyncWrite + Unpin> LdapConn<S> {
         }
     }
 
+    /// A search: every entry's DN and binary attribute values, then the result.
+    pub async fn search(
+        &mut self,
+        base: &str,
+        scope: LdapSearchScope,
+        filter: LdapFilter,
+        attrs: &[&str],
+        controls: Vec<LdapControl>,
+    ) -> Result<(Vec<(String, Vec<(String, Vec<Vec<u8>>)>)>, Answer), LdapError> {
+        let id = self.id();
+        let op = LdapOp::SearchRequest(LdapSearchRequest {
+            base: base.to_string(),
+            scope,
+            aliases: LdapDerefAliases::Never,
+            sizelimit: 0,
+            timelimit: 0,
+            typesonly: false,
+            filter,
+            attrs: attrs.iter().map(|a| a.to_string()).collect(),
+        });
+        self.send(LdapMsg::new_with_ctrls(id, op, controls)).await?;
+        let mut out = Vec::new();
+        loop {
+            match self.response(id).await? {
+                LdapOp::SearchResultEntry(e) => {
+                    out.push((
+                        e.dn,
+                        e.attributes
+                            .into_iter()
+                            .map(|a| (a.atype, a.vals))
+                            .collect(),
+                    ));
+                }
+                LdapOp::SearchResultReference(_) => {}
+                LdapOp::SearchResultDone(r) => return Ok((out, Answer::of(&r))),
+                _ => return Err(LdapError::Protocol("expected search results")),
+            }
+        }
+    }
+
     /// One Modify of `dn` with `changes` and request `controls`.
     pub async fn modify(
         &mut self,

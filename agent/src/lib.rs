@@ -13,6 +13,7 @@
 
 pub mod config;
 pub mod ldap;
+pub mod permissions;
 pub mod relay;
 pub mod worker;
 

@@ -49,6 +49,23 @@ pub enum AgentCommand {
         #[arg(long)]
         admin: Option<String>,
     },
+    /// Grant the sync account the writeback rights on the domain root (as
+    /// Set-AADCloudSyncPermissions -PermissionType PasswordWriteBack), or check them.
+    Permissions {
+        /// The lab and domain.
+        #[command(flatten)]
+        lab: LabArgs,
+        /// Only this object (an OU or a user) instead of the domain root.
+        #[arg(long, value_name = "DN")]
+        object: Option<String>,
+        /// Also stamp AdminSDHolder (SDProp then gives protected users the rights; not recommended).
+        #[arg(long)]
+        include_admin_sd_holder: bool,
+        /// List the account's ACEs on the root, the rights it lacks, and users with inheritance
+        /// disabled, instead of granting.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 /// Which running lab and domain a command acts on.
@@ -341,6 +358,57 @@ pub async fn run(cmd: Command) -> Result<(), CliError> {
                 .await
                 .map_err(|e| CliError::Usage(e.to_string()))?;
             print(v)
+        }
+        Command::Agent(AgentCommand::Permissions {
+            lab,
+            object,
+            include_admin_sd_holder,
+            check,
+        }) => {
+            let ready = crate::ReadyFile::read(&lab.lab)
+                .map_err(|e| CliError::Usage(format!("ready file {}: {e}", lab.lab.display())))?;
+            let d = ready
+                .domain(&lab.domain)
+                .ok_or_else(|| CliError::Usage(format!("no domain {} in the lab", lab.domain)))?;
+            let dc = d
+                .dcs
+                .first()
+                .ok_or_else(|| CliError::Usage(format!("{} has no DC", lab.domain)))?;
+            let ldaps = dc
+                .ldaps
+                .parse()
+                .map_err(|_| CliError::Usage(format!("bad LDAPS address {}", dc.ldaps)))?;
+            let ca = std::fs::read_to_string(&ready.ca_cert)
+                .map_err(|e| CliError::Usage(format!("{}: {e}", ready.ca_cert)))?;
+            let admin = format!("{}\\Administrator", d.netbios);
+            let password = secrecy::SecretString::from(Credentials::from_env().admin);
+            let access = agent::permissions::DirAccess {
+                ldaps,
+                host: &dc.host,
+                ca_pem: &ca,
+                admin: &admin,
+                password: &password,
+                base_dn: &d.base_dn,
+                service_account: &d.service_account,
+            };
+            let clock = runtime::Clock::new(runtime::ClockConfig::default());
+            let out = if check {
+                serde_json::to_value(
+                    agent::permissions::check(&access, &clock)
+                        .await
+                        .map_err(|e| CliError::Usage(e.to_string()))?,
+                )
+            } else {
+                let g = agent::permissions::grant(
+                    &access,
+                    object.as_deref(),
+                    include_admin_sd_holder,
+                    &clock,
+                )
+                .await;
+                serde_json::to_value(g.map_err(|e| CliError::Usage(e.to_string()))?)
+            };
+            print(out.unwrap_or_default())
         }
         Command::Sdprop(a) => {
             let client = ControlClient::from_ready_file(&a.lab)?;
