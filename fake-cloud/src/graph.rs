@@ -368,7 +368,7 @@ async fn token_endpoint(
 }
 
 /// The bearer token's claims, or Graph's 401.
-fn caller(c: &Cloud, headers: &HeaderMap) -> Result<Claims, Response> {
+pub(crate) fn caller(c: &Cloud, headers: &HeaderMap) -> Result<Claims, Response> {
     let unauthorized = |m: &str| odata(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", m);
     let bearer = headers
         .get(header::AUTHORIZATION)

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -19,7 +19,6 @@ use uuid::Uuid;
 
 use crate::decision::{self, Caller, CloudResult, Operation, Role, Settings, SsprScope};
 use crate::graph::{Cloud, odata};
-use crate::token::GRAPH_AUDIENCES;
 
 /// One SSPR portal session.
 #[derive(Clone, Debug)]
@@ -301,20 +300,9 @@ async fn put_settings(
     Json(b): Json<LabSettings>,
 ) -> Response {
     // Only a Hybrid Identity Administrator or Global Administrator changes them.
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let Some(claims) = bearer.and_then(|t| {
-        c.tokens
-            .verify_audiences(t, c.flows.tenant.clock.now().unix_secs(), &GRAPH_AUDIENCES)
-            .ok()
-    }) else {
-        return odata(
-            StatusCode::UNAUTHORIZED,
-            "InvalidAuthenticationToken",
-            "Access token is empty or invalid.",
-        );
+    let claims = match crate::graph::caller(&c, &headers) {
+        Ok(claims) => claims,
+        Err(r) => return r,
     };
     let roles = claims.admin_roles();
     if !roles.contains(&Role::HybridIdentity) && !roles.contains(&Role::Global) {
@@ -405,20 +393,9 @@ async fn admin_reset(
             );
         }
     };
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let Some(claims) = bearer.and_then(|t| {
-        c.tokens
-            .verify_audiences(t, c.flows.tenant.clock.now().unix_secs(), &GRAPH_AUDIENCES)
-            .ok()
-    }) else {
-        return odata(
-            StatusCode::UNAUTHORIZED,
-            "InvalidAuthenticationToken",
-            "Access token is empty or invalid.",
-        );
+    let claims = match crate::graph::caller(&c, &headers) {
+        Ok(claims) => claims,
+        Err(r) => return r,
     };
     let Some(target) = c.flows.tenant.user(&b.user) else {
         return odata(
