@@ -393,3 +393,291 @@ fn permissions_check_and_grant_on_one_object() {
         .unwrap();
     assert_eq!(again.added, 0);
 }
+
+/// `sspr-lab agent run` as a child process; killed (SIGKILL) when dropped.
+struct AgentProcess {
+    child: std::process::Child,
+    out: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl AgentProcess {
+    /// Starts `agent run` for `domain` against the lab's ready file and waits for its announce line.
+    fn start(
+        ready: &std::path::Path,
+        domain: &str,
+        state: &std::path::Path,
+    ) -> (AgentProcess, Value) {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sspr-lab"))
+            .args(["agent", "run", "--lab"])
+            .arg(ready)
+            .args(["--domain", domain, "--ldap-timeout", "120", "--state"])
+            .arg(state)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("sspr-lab starts");
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        assert!(!line.is_empty(), "the agent exited before it was ready");
+        (AgentProcess { child, out }, json_of(&line))
+    }
+
+    /// SIGTERM, then the exit status.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let st = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let _ = &mut self.out;
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The event IDs of a JSONL event log, with each line.
+fn event_log(path: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(json_of)
+        .collect()
+}
+
+fn ids(events: &[Value]) -> Vec<u64> {
+    events.iter().map(|e| e["id"].as_u64().unwrap()).collect()
+}
+
+/// A lab without in-process agents, its ready file written to a temporary directory.
+fn lab_without_agents(time_scale: f64) -> (Running, tempfile::TempDir) {
+    let lab = Running::start(sim::LabOptions {
+        agents: false,
+        time_scale,
+        ..sim::LabOptions::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    lab.lab()
+        .ready_file()
+        .write_atomic(&dir.path().join("ready.json"))
+        .unwrap();
+    (lab, dir)
+}
+
+#[test]
+fn agent_run_as_its_own_process_writes_back_and_logs_the_products_events() {
+    let (lab, dir) = lab_without_agents(1.0);
+    let state = dir.path().join("agent");
+    let (agent, hello) = AgentProcess::start(&dir.path().join("ready.json"), "contoso.lab", &state);
+    assert_eq!(hello["domain"], "contoso.lab");
+    assert_eq!(hello["engine"], "cloud-sync");
+    let relay = &lab.lab().cloud.cloud.flows.relay;
+    assert_eq!(relay.healthy_agents("contoso.lab").len(), 1);
+
+    let token = helpdesk(&lab);
+    let op = graph_reset(&lab, &token, "alice@contoso.lab", "Process-Reset-Passw0rd1");
+    assert_eq!(op["status"], "succeeded", "{op}");
+    let (rc, text) = bind(
+        &lab,
+        "contoso.lab",
+        "alice@contoso.lab",
+        "Process-Reset-Passw0rd1",
+    );
+    assert!(rc == 49 && has_data(&text, "773"), "{rc} {text}");
+    let op = graph_reset(&lab, &token, "carol@contoso.lab", "Process-Reset-Passw0rd2");
+    assert_eq!(op["statusDetail"], "SSPR_0029", "{op}");
+
+    let status = agent.terminate();
+    assert!(status.success(), "a graceful stop exits 0: {status}");
+    let log = state.join("agent-contoso.lab-0.events.jsonl");
+    let events = event_log(&log);
+    let seen = ids(&events);
+    // Key made, onboarding with the admin's token, listening, one success, one refusal, stopped.
+    for want in [
+        31018, 31004, 31017, 31005, 31015, 31019, 31009, 31010, 31011, 33004, 31016,
+    ] {
+        assert!(seen.contains(&want), "event {want} missing from {seen:?}");
+    }
+    let denied = events.iter().find(|e| e["id"] == 33004).unwrap();
+    assert_eq!(denied["user"], "carol");
+    assert_eq!(denied["ldap_code"], 50);
+    assert_eq!(denied["source"], "AADConnectProvisioningAgent");
+    let text = std::fs::read_to_string(&log).unwrap();
+    for pw in [
+        "Process-Reset-Passw0rd",
+        USER_PW,
+        ADMIN_PW,
+        "Lab-Service-Passw0rd1",
+    ] {
+        assert!(!text.contains(pw), "a password in the event log");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for f in [&log, &state.join("agent-contoso.lab-0.json")] {
+            let mode = std::fs::metadata(f).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{}", f.display());
+        }
+    }
+}
+
+/// alice's uSNChanged on contoso's DC1.
+fn usn_changed(lab: &Running) -> String {
+    let mut c = lab.admin();
+    let (entries, _) = c
+        .search(
+            ALICE,
+            ldap3::Scope::Base,
+            "(objectClass=*)",
+            vec!["uSNChanged"],
+        )
+        .unwrap()
+        .success()
+        .unwrap();
+    let e = ldap3::SearchEntry::construct(entries.into_iter().next().unwrap());
+    e.attrs["uSNChanged"][0].clone()
+}
+
+#[test]
+fn an_agent_killed_mid_job_never_writes_twice_and_resumes_as_itself() {
+    // Ten lab seconds per real second: the cloud's 60 s deadline is 6 s of waiting.
+    let (lab, dir) = lab_without_agents(10.0);
+    let state = dir.path().join("agent");
+    let ready = dir.path().join("ready.json");
+    let (agent, hello) = AgentProcess::start(&ready, "contoso.lab", &state);
+    let token = helpdesk(&lab);
+    let op = graph_reset(&lab, &token, "alice@contoso.lab", "Killed-Passw0rd-One1");
+    assert_eq!(op["status"], "succeeded", "{op}");
+
+    let usn_before = usn_changed(&lab);
+    // DC1 now holds every write 30 lab seconds (3 s real) before applying it.
+    let control = lab.lab().control;
+    let (st, _, b) = http(
+        control,
+        "POST",
+        "/control/dc/contoso.lab/DC1/delay",
+        &[("Content-Type", "application/json")],
+        r#"{"modify_ms": 30000}"#,
+    );
+    assert_eq!(st, 200, "{b}");
+    let (st, head, b) = call(
+        &lab,
+        "POST",
+        "/v1.0/users/alice@contoso.lab/authentication/methods/28c10230-6103-485e-b985-444c60001490/resetPassword",
+        &token,
+        Some(json!({ "newPassword": "Killed-Passw0rd-Two2" })),
+    );
+    assert_eq!(st, 202, "{b}");
+    let location = head
+        .lines()
+        .find_map(|l| l.strip_prefix("location: "))
+        .unwrap()
+        .to_string();
+    let path = location[location.find("/v1.0/").unwrap()..].to_string();
+    let parts: Vec<&str> = path.split('/').collect();
+    let (user, opn) = (
+        parts[3].parse::<uuid::Uuid>().unwrap(),
+        parts[6]
+            .split('?')
+            .next()
+            .unwrap()
+            .parse::<uuid::Uuid>()
+            .unwrap(),
+    );
+    let flows = &lab.lab().cloud.cloud.flows;
+    let job = (0..500)
+        .find_map(|_| {
+            let j = flows.tenant.operation(user, opn).and_then(|o| o.job);
+            let acked = j.as_ref().and_then(|id| {
+                let s = flows.relay.job(&wire::types::JobId::new(id).unwrap())?;
+                (s.phase == fake_cloud::relay::JobPhase::Acked).then(|| id.clone())
+            });
+            if acked.is_none() {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            acked
+        })
+        .expect("the agent acks the job");
+    // The Modify leaves the agent right after the ack; DC1 holds it. Kill the agent meanwhile.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    drop(agent);
+
+    // DC1 applies the one Modify it received once its delay ends: alice's uSNChanged moves once.
+    // (Polling with binds would lock her out: five bad passwords.)
+    let applied = (0..100).any(|_| {
+        let ok = usn_changed(&lab) != usn_before;
+        if !ok {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        ok
+    });
+    assert!(applied, "DC1 applied the in-flight Modify");
+    let (rc, text) = bind(
+        &lab,
+        "contoso.lab",
+        "alice@contoso.lab",
+        "Killed-Passw0rd-Two2",
+    );
+    assert!(rc == 49 && has_data(&text, "773"), "{rc} {text}");
+
+    // The same agent comes back (its saved registration), and the relay never offers it the job
+    // again: the cloud ends it in doubt at its deadline (SSPR_0030), with one attempt only.
+    let (agent, again) = AgentProcess::start(&ready, "contoso.lab", &state);
+    assert_eq!(
+        again["agent"], hello["agent"],
+        "it resumed as the same agent"
+    );
+    let op = (0..300)
+        .find_map(|_| {
+            let o = flows.tenant.operation(user, opn).unwrap();
+            if matches!(
+                o.status,
+                fake_cloud::tenant::OpStatus::Failed | fake_cloud::tenant::OpStatus::Succeeded
+            ) {
+                return Some(o);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            None
+        })
+        .expect("the operation ends at its deadline");
+    assert_eq!(op.status_detail.as_deref(), Some("SSPR_0030"), "{op:?}");
+    let status = flows
+        .relay
+        .job(&wire::types::JobId::new(&job).unwrap())
+        .unwrap();
+    assert_eq!(status.attempt, 1, "offered once");
+    assert!(status.result.unwrap().outcome.is_in_doubt());
+    let starts = event_log(&state.join("agent-contoso.lab-0.events.jsonl"))
+        .iter()
+        .filter(|e| e["job"] == job.as_str() && e["id"] == 31009)
+        .count();
+    assert_eq!(starts, 1, "the job was started once, before the kill");
+
+    // The restarted agent writes the next reset normally.
+    let (st, _, b) = http(
+        control,
+        "POST",
+        "/control/dc/contoso.lab/DC1/delay",
+        &[("Content-Type", "application/json")],
+        r#"{"modify_ms": 0}"#,
+    );
+    assert_eq!(st, 200, "{b}");
+    let op = graph_reset(&lab, &token, "alice@contoso.lab", "Killed-Passw0rd-Three3");
+    assert_eq!(op["status"], "succeeded", "{op}");
+    let (rc, text) = bind(
+        &lab,
+        "contoso.lab",
+        "alice@contoso.lab",
+        "Killed-Passw0rd-Three3",
+    );
+    assert!(rc == 49 && has_data(&text, "773"), "{rc} {text}");
+    drop(agent);
+}

@@ -7,11 +7,11 @@
 //! every random draw (the agent key, backoff jitter) through the seed's streams. Passwords stay in
 //! [`SecretString`]s, are never logged, and are dropped once the Modify is built.
 //!
-//! Not here yet (issue [E], later): the configuration commands (`writeback enable|disable`,
-//! `permissions`, `--check`), `agent run` as its own process, the product's event-ID table beyond
-//! what `wire` gives, and a JSONL event log.
+//! Everything it does is logged as the product's event IDs ([`events`]): tracing, and a JSONL
+//! file when [`AgentConfig::event_log`] is set.
 
 pub mod config;
+pub mod events;
 pub mod ldap;
 pub mod permissions;
 pub mod relay;
@@ -35,6 +35,7 @@ use wire::auth::AgentCredential;
 use wire::seal::AgentKey;
 use wire::types::{Engine, Hop, Job, JobResult, Outcome, RegisterRequest, hop};
 
+use crate::events::{Entry, EventLog};
 use crate::relay::{Conn, Endpoint, Https, Relay, RelayClientError};
 use crate::worker::{DcAddr, PolicyHints, Writer, WriterConfig, micros};
 
@@ -81,6 +82,8 @@ pub struct AgentConfig {
     pub max_jobs: u32,
     /// The policy-hints control on resets.
     pub hints: PolicyHints,
+    /// Where the event log's JSON lines go (serve mode: the state directory); none: tracing only.
+    pub event_log: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for AgentConfig {
@@ -132,6 +135,7 @@ impl AgentConfig {
             http_timeout: Duration::from_secs(30),
             max_jobs: 16,
             hints: PolicyHints::default(),
+            event_log: None,
         }
     }
 }
@@ -167,7 +171,10 @@ struct Saved {
     secret: Option<String>,
 }
 
-fn load_state(config: &AgentConfig) -> Result<(AgentKey, Option<AgentCredential>), AgentError> {
+/// The agent's key and saved registration; the flag says the key was made just now.
+fn load_state(
+    config: &AgentConfig,
+) -> Result<(AgentKey, Option<AgentCredential>, bool), AgentError> {
     let fresh = || {
         let mut rng = runtime::stream(
             Seed(config.seed),
@@ -176,10 +183,10 @@ fn load_state(config: &AgentConfig) -> Result<(AgentKey, Option<AgentCredential>
         AgentKey::generate(&mut rng)
     };
     let Some(path) = &config.state_file else {
-        return Ok((fresh(), None));
+        return Ok((fresh(), None, true));
     };
     if !path.exists() {
-        return Ok((fresh(), None));
+        return Ok((fresh(), None, true));
     }
     let bad = |e: String| AgentError::Config(format!("{}: {e}", path.display()));
     let text =
@@ -200,7 +207,7 @@ fn load_state(config: &AgentConfig) -> Result<(AgentKey, Option<AgentCredential>
         }),
         _ => None,
     };
-    Ok((AgentKey::from_bytes(key), cred))
+    Ok((AgentKey::from_bytes(key), cred, false))
 }
 
 fn save_state(
@@ -306,7 +313,11 @@ struct Ctx<N: Network> {
     writer: Writer<N>,
     results: Mutex<Option<Conn>>,
     status: watch::Sender<AgentStatus>,
+    log: EventLog,
 }
+
+/// The lab time between two heartbeat events (the product's health report is every 5 minutes).
+const HEARTBEAT: Duration = Duration::from_secs(300);
 
 /// Runs one agent until `stop`: registers (or reuses its saved registration), then polls and
 /// writes. On stop it finishes the jobs in hand before returning. `status` tells the caller
@@ -325,7 +336,26 @@ pub async fn run<N: Network>(
         Endpoint::parse(&config.token_endpoint).map_err(|e| AgentError::Config(e.to_string()))?;
     let https = Https::new(net.clone(), tls.clone(), clock.clone(), config.http_timeout);
     let relay = Relay::new(&relay_ep.path);
-    let (key, saved) = load_state(&config)?;
+    let log = EventLog::open(
+        config.engine,
+        &config.domain,
+        clock.clone(),
+        config.event_log.as_deref(),
+    )
+    .map_err(|e| AgentError::Config(format!("event log: {e}")))?;
+    let (key, saved, fresh) = match load_state(&config) {
+        Ok(s) => s,
+        Err(e) => {
+            log.emit(Entry::new(events::id::CONFIGURATION_ERROR, e.to_string()));
+            return Err(e);
+        }
+    };
+    if fresh {
+        log.emit(Entry::new(
+            events::id::KEY_PAIR_CREATED,
+            "the agent's key pair was created",
+        ));
+    }
     let mut backoff = Backoff::new(&config);
     let cred = match saved {
         Some(c) => c,
@@ -337,6 +367,7 @@ pub async fn run<N: Network>(
                 relay: &relay,
                 config: &config,
                 key: &key,
+                log: &log,
             };
             match reg.run(&clock, &stop, &mut backoff).await? {
                 Some(c) => c,
@@ -344,6 +375,7 @@ pub async fn run<N: Network>(
             }
         }
     };
+    log.set_agent(cred.agent_id);
     info!(domain = %config.domain, agent = %cred.agent_id, engine = config.engine.as_str(), "agent registered");
     status.send_modify(|s| s.agent_id = Some(cred.agent_id));
     let writer = Writer::new(
@@ -369,6 +401,7 @@ pub async fn run<N: Network>(
         writer,
         results: Mutex::new(None),
         status,
+        log,
     });
     let outcome = loop {
         match poll_loop(&ctx, &stop, &mut backoff).await {
@@ -383,10 +416,12 @@ pub async fn run<N: Network>(
                     relay: &ctx.relay,
                     config: &ctx.config,
                     key: &ctx.key,
+                    log: &ctx.log,
                 };
                 match reg.run(&ctx.clock, &stop, &mut backoff).await {
                     Ok(Some(c)) => {
                         info!(domain = %ctx.config.domain, agent = %c.agent_id, "agent registered again");
+                        ctx.log.set_agent(c.agent_id);
                         ctx.status.send_modify(|s| s.agent_id = Some(c.agent_id));
                         *ctx.cred.write().expect("credential lock") = c;
                     }
@@ -398,6 +433,10 @@ pub async fn run<N: Network>(
     };
     ctx.writer.close().await;
     ctx.status.send_modify(|s| s.connected = false);
+    ctx.log.emit(Entry::new(
+        events::id::SERVICE_STOPPED,
+        "the writeback service stopped",
+    ));
     outcome
 }
 
@@ -408,6 +447,7 @@ struct Registrar<'a, N: Network> {
     relay: &'a Relay,
     config: &'a AgentConfig,
     key: &'a AgentKey,
+    log: &'a EventLog,
 }
 
 impl<N: Network> Registrar<'_, N> {
@@ -419,23 +459,43 @@ impl<N: Network> Registrar<'_, N> {
         stop: &CancellationToken,
         backoff: &mut Backoff,
     ) -> Result<Option<AgentCredential>, AgentError> {
+        self.log.emit(Entry::new(
+            events::id::ONBOARDING_START,
+            "registering with the relay",
+        ));
         loop {
             let attempt = tokio::select! {
                 biased;
                 _ = stop.cancelled() => return Ok(None),
-                r = register(self.https, self.token_ep, self.relay_ep, self.relay, self.config, self.key) => r,
+                r = register(self.https, self.token_ep, self.relay_ep, self.relay, self.config, self.key, self.log) => r,
             };
             match attempt {
                 Ok(c) => {
-                    save_state(self.config, self.key, &c)?;
+                    if let Err(e) = save_state(self.config, self.key, &c) {
+                        self.log
+                            .emit(Entry::new(events::id::CONFIGURATION_ERROR, e.to_string()));
+                        return Err(e);
+                    }
                     backoff.reset();
+                    self.log.set_agent(c.agent_id);
+                    self.log.emit(Entry::new(
+                        events::id::ONBOARDING_SUCCESS,
+                        "registered with the relay",
+                    ));
                     return Ok(Some(c));
                 }
                 Err(e) if matches!(e.status(), Some(400 | 403 | 404 | 409)) => {
+                    self.log.emit(Entry::new(
+                        events::id::ONBOARDING_SERVICE_ERROR,
+                        format!("the relay refused the registration: {e}"),
+                    ));
                     return Err(AgentError::Registration(e));
                 }
                 Err(e) => {
-                    warn!(domain = %self.config.domain, error = %e, "registration failed; retrying");
+                    self.log.emit(Entry::new(
+                        events::id::ONBOARDING_SERVICE_ERROR,
+                        format!("registration failed; retrying: {e}"),
+                    ));
                     if !pause(clock, stop, backoff.draw()).await {
                         return Ok(None);
                     }
@@ -452,15 +512,32 @@ async fn register<N: Network>(
     relay: &Relay,
     config: &AgentConfig,
     key: &AgentKey,
+    log: &EventLog,
 ) -> Result<AgentCredential, RelayClientError> {
     let mut conn = https.connect(token_ep).await?;
-    let token = relay::ropc_token(
+    let token = match relay::ropc_token(
         &mut conn,
         &token_ep.path,
         &config.admin_user,
         &config.admin_password,
     )
-    .await?;
+    .await
+    {
+        Ok(t) => {
+            log.emit(Entry::new(
+                events::id::AUTH_TOKEN_SUCCESS,
+                format!("token issued to {}", config.admin_user),
+            ));
+            t
+        }
+        Err(e) => {
+            log.emit(Entry::new(
+                events::id::AUTH_TOKEN_ERROR,
+                format!("no token for {}: {e}", config.admin_user),
+            ));
+            return Err(e);
+        }
+    };
     let mut conn = if token_ep.addr == relay_ep.addr && conn.is_open() {
         conn
     } else {
@@ -486,6 +563,9 @@ async fn poll_loop<N: Network>(
     let mut tasks = tokio::task::JoinSet::new();
     let mut conn: Option<Conn> = None;
     let mut first = true;
+    // Relay failures since the last good poll, and when the last heartbeat was logged.
+    let mut failures = 0u32;
+    let mut last_heartbeat: Option<LabTime> = None;
     loop {
         while tasks.try_join_next().is_some() {}
         // A free slot before asking for work.
@@ -508,7 +588,11 @@ async fn poll_loop<N: Network>(
                     Ok(c) => conn.insert(c),
                     Err(e) => {
                         conn = None;
-                        warn!(domain = %ctx.config.domain, error = %e, "relay unreachable");
+                        failures += 1;
+                        ctx.log.emit(Entry::new(
+                            events::id::SERVICE_BUS_ERROR,
+                            format!("the relay is unreachable: {e}"),
+                        ));
                         ctx.status.send_modify(|s| s.connected = false);
                         if !pause(&ctx.clock, stop, backoff.draw()).await {
                             break;
@@ -538,7 +622,11 @@ async fn poll_loop<N: Network>(
             }
             Err(e) => {
                 conn = None;
-                warn!(domain = %ctx.config.domain, error = %e, "poll failed");
+                failures += 1;
+                ctx.log.emit(Entry::new(
+                    events::id::SERVICE_BUS_ERROR,
+                    format!("polling the relay failed: {e}"),
+                ));
                 ctx.status.send_modify(|s| s.connected = false);
                 if !pause(&ctx.clock, stop, backoff.draw()).await {
                     break;
@@ -546,7 +634,26 @@ async fn poll_loop<N: Network>(
                 continue;
             }
         };
+        if first {
+            ctx.log.emit(Entry::new(
+                events::id::SERVICE_STARTED,
+                format!(
+                    "the writeback service is listening on {}",
+                    ctx.config.relay_base
+                ),
+            ));
+        } else if failures > 0 {
+            ctx.log.emit(Entry::new(
+                events::id::SERVICE_BUS_WARNING,
+                format!("the relay answers again after {failures} failed attempts"),
+            ));
+        }
+        if last_heartbeat.is_none_or(|t| arrived >= t.plus(HEARTBEAT)) {
+            ctx.log.emit(Entry::new(events::id::HEARTBEAT, "heartbeat"));
+            last_heartbeat = Some(arrived);
+        }
         first = false;
+        failures = 0;
         backoff.reset();
         ctx.status.send_modify(|s| {
             s.connected = true;
@@ -555,7 +662,7 @@ async fn poll_loop<N: Network>(
         // The cloud's clock may differ from ours: deadlines are read against its now_ms.
         let skew = resp.now_ms as i64 - now_ms(&ctx.clock);
         for job in resp.jobs {
-            info!(event_id = job.kind.start_event_id(), job = %job.id, kind = job.kind.as_str(), user = ?job.target.sam_account_name, attempt = job.attempt, "job received");
+            ctx.log.job_started(&job);
             // Ack before anything else, over the connection that carried the offer.
             let acked = match conn.as_mut() {
                 Some(c) => ctx.relay.ack(c, &cred, &job.id, job.attempt).await,
@@ -596,7 +703,13 @@ async fn handle<N: Network>(ctx: &Ctx<N>, job: Job, arrived: LabTime, ack_micros
     };
     let mut hops = vec![hop_of(hop::ACK, ack_micros)];
     let (outcome, onprem, dc) = if let Err(e) = job.validate() {
-        warn!(job = %job.id, error = %e, "malformed job");
+        ctx.log.emit(
+            Entry::new(
+                events::id::INPUT_VALIDATION_ERROR,
+                format!("malformed job: {e}"),
+            )
+            .job(&job),
+        );
         (Outcome::Internal, None, None)
     } else if !job.target.domain.eq_ignore_ascii_case(&ctx.config.domain) {
         warn!(job = %job.id, domain = %job.target.domain, "a job for another domain");
@@ -623,12 +736,12 @@ async fn handle<N: Network>(ctx: &Ctx<N>, job: Job, arrived: LabTime, ack_micros
     result.onprem = onprem;
     result.dc = dc;
     result.timings = hops;
-    let written = worker::Written {
-        outcome: result.outcome,
-        onprem: result.onprem.clone(),
-        dc: result.dc.clone(),
-    };
-    worker::log_end(&job, &written, result.event_id.unwrap_or(0));
+    ctx.log.job_ended(
+        &job,
+        result.outcome,
+        result.onprem.as_ref(),
+        result.dc.as_deref(),
+    );
     post_result(ctx, &result).await;
 }
 
@@ -662,5 +775,11 @@ async fn post_result<N: Network>(ctx: &Ctx<N>, result: &JobResult) {
         ctx.clock.sleep(wait).await;
         wait *= 2;
     }
-    warn!(job = %result.job_id, "the result could not be posted; the cloud fails the job at its deadline");
+    ctx.log.emit(Entry::new(
+        events::id::SERVICE_ERROR,
+        format!(
+            "the result of job {} could not be posted; the cloud fails the job at its deadline",
+            result.job_id
+        ),
+    ));
 }

@@ -13,7 +13,7 @@ use ldap3_proto::proto::{LdapModify, LdapModifyType, LdapPartialAttribute};
 use runtime::net::Network;
 use runtime::{Clock, LabTime};
 use secrecy::{ExposeSecret, SecretString};
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 use wire::seal::Secrets;
 use wire::types::{Hop, Job, JobKind, OnPremError, Outcome, hop};
 use zeroize::Zeroizing;
@@ -418,26 +418,6 @@ fn hop_of(name: &str, micros: u64) -> Hop {
     Hop {
         name: name.into(),
         micros,
-    }
-}
-
-/// Logs a job's end as the product's event ID (structured; never a password).
-pub fn log_end(job: &Job, w: &Written, event_id: u32) {
-    if w.outcome.is_success() {
-        info!(event_id, job = %job.id, kind = job.kind.as_str(), user = ?job.target.sam_account_name, dc = ?w.dc, "writeback succeeded");
-    } else {
-        warn!(
-            event_id,
-            failure_event_id = job.kind.failure_event_id(),
-            job = %job.id,
-            kind = job.kind.as_str(),
-            user = ?job.target.sam_account_name,
-            outcome = w.outcome.as_str(),
-            ldap_code = ?w.onprem.as_ref().map(|e| e.ldap_code),
-            diagnostic = ?w.onprem.as_ref().map(|e| e.diagnostic.as_str()),
-            dc = ?w.dc,
-            "writeback failed"
-        );
     }
 }
 

@@ -35,6 +35,9 @@ pub enum Command {
 /// `sspr-lab agent`.
 #[derive(Debug, Subcommand)]
 pub enum AgentCommand {
+    /// Run a writeback agent as its own process against a lab (`serve --no-agents`) or, with
+    /// --cloud/--dc/--ca, any cloud and AD-compatible directory, until SIGINT/SIGTERM.
+    Run(crate::agent_cmd::AgentRunArgs),
     /// Turn the domain's cloud sync password writeback on or off (as
     /// Set-AADCloudSyncPasswordWritebackConfiguration), with a Hybrid Identity Administrator's token.
     Writeback {
@@ -281,6 +284,9 @@ pub enum CliError {
     /// A bad argument, named.
     #[error("{0}")]
     Usage(String),
+    /// `agent run` failed.
+    #[error(transparent)]
+    AgentRun(#[from] crate::agent_cmd::AgentRunError),
 }
 
 fn scenario(name: Option<&str>) -> Result<crate::LabSpec, CliError> {
@@ -307,6 +313,7 @@ impl ServeArgs {
             http_port: self.http_port,
             https_port: self.https_port,
             agents: !self.no_agents,
+            agent_tuning: crate::lab::AgentTuning::default(),
         }
     }
 }
@@ -327,6 +334,7 @@ pub async fn run(cmd: Command) -> Result<(), CliError> {
             print(client.call("POST", "/gpupdate", Some(body)).await?)
         }
         Command::Dc(c) => print(dc(c).await?),
+        Command::Agent(AgentCommand::Run(a)) => Ok(crate::agent_cmd::run(a).await?),
         Command::Agent(AgentCommand::Writeback { action, lab, admin }) => {
             let ready = crate::ReadyFile::read(&lab.lab)
                 .map_err(|e| CliError::Usage(format!("ready file {}: {e}", lab.lab.display())))?;

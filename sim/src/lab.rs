@@ -89,6 +89,30 @@ pub struct LabOptions {
     pub https_port: Option<u16>,
     /// Start each domain's in-process writeback agents (`serve --no-agents` turns them off).
     pub agents: bool,
+    /// The in-process agents' timings (tests shorten the LDAP timeout to make a slow DC quick).
+    pub agent_tuning: AgentTuning,
+}
+
+/// The in-process agents' timings, in lab time; the defaults are the agent's own
+/// ([`agent::AgentConfig::new`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AgentTuning {
+    /// Each LDAP operation's timeout (the product's `LdapConnectionTimeoutInMilliseconds`, 30 s).
+    pub ldap_timeout: Duration,
+    /// How long one poll of the relay waits for a job (20 s).
+    pub poll_wait: Duration,
+    /// Each HTTP request's timeout, besides a poll's wait (30 s).
+    pub http_timeout: Duration,
+}
+
+impl Default for AgentTuning {
+    fn default() -> Self {
+        AgentTuning {
+            ldap_timeout: Duration::from_secs(30),
+            poll_wait: Duration::from_secs(20),
+            http_timeout: Duration::from_secs(30),
+        }
+    }
 }
 
 impl Default for LabOptions {
@@ -105,6 +129,7 @@ impl Default for LabOptions {
             http_port: None,
             https_port: None,
             agents: true,
+            agent_tuning: AgentTuning::default(),
         }
     }
 }
@@ -332,6 +357,7 @@ impl Lab {
                 &opts.credentials,
                 &ca,
                 &dir,
+                opts.agent_tuning,
                 &stop,
                 &mut tasks,
             )
@@ -468,6 +494,7 @@ impl Lab {
             version: env!("CARGO_PKG_VERSION").to_string(),
             pid: std::process::id(),
             seed: self.seed,
+            time_scale: Some(self.clock.scale()),
             ca_cert: self.ca_cert.display().to_string(),
             control: format!("http://{}/control", self.control),
             http: Some(format!("http://{}", self.cloud.http)),
@@ -582,6 +609,7 @@ async fn start_agents(
     creds: &Credentials,
     ca: &LabCa,
     dir: &Path,
+    tuning: AgentTuning,
     stop: &CancellationToken,
     tasks: &mut Vec<JoinHandle<()>>,
 ) -> Result<Vec<AgentRun>, LabError> {
@@ -627,9 +655,17 @@ async fn start_agents(
                 seed,
                 index,
             );
+            config.ldap_timeout = tuning.ldap_timeout;
+            config.poll_wait = tuning.poll_wait;
+            config.http_timeout = tuning.http_timeout;
             config.state_file = Some(
                 dir.join("agents")
                     .join(format!("{}-{index}.json", d.spec.dns)),
+            );
+            // The agent's event log (the product's event IDs, one JSON object per line).
+            config.event_log = Some(
+                dir.join("events")
+                    .join(format!("agent-{}-{index}.jsonl", d.spec.dns)),
             );
             let (tx, rx) = tokio::sync::watch::channel(agent::AgentStatus::default());
             let (clock, stop, domain) = (clock.clone(), stop.clone(), d.spec.dns.clone());
@@ -660,4 +696,32 @@ async fn start_agents(
         }
     }
     Ok(runs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agent_tuning_defaults_are_the_agents_own() {
+        let c = agent::AgentConfig::new(
+            "contoso.lab",
+            wire::types::Engine::CloudSync,
+            "https://127.0.0.1:1/relay/v1",
+            "https://127.0.0.1:1/t/oauth2/v2.0/token",
+            "t",
+            secrecy::SecretString::from(String::new()),
+            Vec::new(),
+            "CONTOSO\\provAgentgMSA$",
+            secrecy::SecretString::from(String::new()),
+            "",
+            1,
+            0,
+        );
+        let t = AgentTuning::default();
+        assert_eq!(
+            (t.ldap_timeout, t.poll_wait, t.http_timeout),
+            (c.ldap_timeout, c.poll_wait, c.http_timeout)
+        );
+    }
 }

@@ -2,6 +2,7 @@
 //! and starts its servers (`Lab`, also the builder tests use), the control API and `serve`.
 //! Virtual time, scenarios, workloads and reports come with issue [F].
 
+pub mod agent_cmd;
 pub mod cli;
 pub mod cloud;
 pub mod control;

@@ -14,6 +14,9 @@ pub struct ReadyFile {
     pub pid: u32,
     /// The lab's seed.
     pub seed: u64,
+    /// Lab seconds per real second (`--time-scale`); a separate agent runs its clock at it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_scale: Option<f64>,
     /// The lab CA's certificate (PEM).
     pub ca_cert: String,
     /// The control API's base URL.
