@@ -105,6 +105,10 @@ pub fn map_modify(a: &Answer) -> Outcome {
         (50, _) => Outcome::AccessDenied,
         (53 | 19, Some(0x52D)) => Outcome::PolicyViolation,
         (19, Some(0x56)) => Outcome::BadOldPassword,
+        // A change without the Change Password right (fake-ad: 00000005 in an AtrErr).
+        (19, Some(0x5)) => Outcome::AccessDenied,
+        // "User cannot change password" (NERR_PasswordCantChange; facts §2.4 UNCONFIRMED).
+        (19, Some(0x8C3)) => Outcome::PolicyViolation,
         (53, Some(0x2077)) => Outcome::ConfigurationError,
         (32, _) => Outcome::UserNotFound,
         (49, _) => Outcome::ConfigurationError,
@@ -461,6 +465,26 @@ mod tests {
                 53,
                 "00002077: SvcErr: DSID-03190F4C, problem 5003 (WILL_NOT_PERFORM), data 0",
                 Outcome::ConfigurationError,
+            ),
+            (
+                19,
+                "00000005: AtrErr: DSID-03191083, #1:\n\t0: 00000005: DSID-03191083, problem 1005 (CONSTRAINT_ATT_TYPE), data 0, Att 9005a (unicodePwd)\n",
+                Outcome::AccessDenied,
+            ),
+            (
+                19,
+                "000008C3: AtrErr: DSID-03191083, problem 1005 (CONSTRAINT_ATT_TYPE), data 0",
+                Outcome::PolicyViolation,
+            ),
+            (
+                53,
+                "0000001F: SvcErr: DSID-031A12D2, problem 5003 (WILL_NOT_PERFORM), data 0",
+                Outcome::DirectoryError,
+            ),
+            (
+                80,
+                "00000057: LdapErr: DSID-0C090C3E, comment: Error in attribute conversion operation, data 0, v4563",
+                Outcome::DirectoryError,
             ),
             (
                 32,
