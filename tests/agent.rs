@@ -382,6 +382,13 @@ fn permissions_check_and_grant_on_one_object() {
         ))
         .unwrap();
     assert_eq!(g.added, 4);
+    assert_eq!(g.changes.len(), 4);
+    assert!(
+        g.changes[0]
+            .starts_with("Reset Password: (OA;CI;CR;00299570-246d-11d0-a768-00aa006e0529;;"),
+        "{:?}",
+        g.changes
+    );
     assert_eq!(
         graph_reset(&lab, &token, "carol@contoso.lab", "After-Grant-Passw0rd2")["status"],
         "succeeded"

@@ -428,3 +428,103 @@ lab_apt_install() {
     "${run[@]}" env DEBIAN_FRONTEND=noninteractive \
         apt-get install -y --no-install-recommends "$@"
 }
+
+# ---- HTTP: curl over HTTPS with the lab CA -----------------------------------
+# These read CA_CERT, TOKEN_ENDPOINT, CLIENT_ID, GRAPH, GRAPH_SCOPE and PASSWORD_METHOD, which a
+# step sets from its ready file (read_ready) before using them.
+GRAPH_SCOPE=https://graph.microsoft.com/.default
+PASSWORD_METHOD=28c10230-6103-485e-b985-444c60001490
+
+# http NAME CURL_ARG...: curl over HTTPS trusting the lab CA; the body goes to BODY
+# ($tmp/NAME.body), the headers to HEAD ($tmp/NAME.head), the status to STATUS.
+BODY="" HEAD="" STATUS=""
+http() {
+    local name=$1
+    shift
+    BODY="$tmp/$name.body"
+    HEAD="$tmp/$name.head"
+    run_cmd curl -sS --cacert "$CA_CERT" -o "$BODY" -D "$HEAD" -w '%{http_code}' "$@"
+    STATUS=${OUT%%$'\n'*}
+}
+
+# expect_status CODE: the last http call succeeded with status CODE (else fail, showing
+# the body).
+expect_status() {
+    echo "   expect HTTP $1"
+    expect_rc 0
+    if [ "$STATUS" != "$1" ]; then
+        OUT="$OUT"$'\n'"---- response headers:"$'\n'"$(cat "$HEAD")"$'\n'"---- body:"$'\n'"$(cat "$BODY")"
+        fail "expected HTTP $1, got $STATUS"
+    fi
+}
+
+# header NAME: the value of response header NAME of the last http call (last one wins).
+header() {
+    tr -d '\r' <"$HEAD" | awk -v h="${1,,}" 'BEGIN { FS = ": " } tolower($1) == h { v = substr($0, length($1) + 3) } END { print v }'
+}
+
+# json PYTHON_EXPR: evaluate PYTHON_EXPR with `b` bound to the last body's JSON; print it.
+json() {
+    python3 - "$BODY" "$1" <<'PY'
+import json, sys
+with open(sys.argv[1], encoding="utf-8") as f:
+    b = json.load(f)
+v = eval(sys.argv[2], {"b": b})
+print(v if isinstance(v, str) else json.dumps(v))
+PY
+}
+
+# token NAME CURL_FORM_ARG...: POST the token endpoint; expect 200 and an access token;
+# write `Authorization: Bearer …` to $tmp/NAME.hdr (so no token shows in a command line).
+token() {
+    local name=$1
+    shift
+    http "token-$name" -X POST "$TOKEN_ENDPOINT" "$@"
+    expect_status 200
+    local tok type
+    tok=$(json 'b.get("access_token", "")') || fail "the token answer is not JSON"
+    type=$(json 'b.get("token_type", "")')
+    echo "   token_type=$type expires_in=$(json 'b.get("expires_in")') scope=$(json 'b.get("scope")')"
+    [ -n "$tok" ] || fail "no access_token in the answer"
+    [ "${type,,}" = bearer ] || fail "token_type is '$type', expected Bearer"
+    printf 'Authorization: Bearer %s\n' "$tok" >"$tmp/$name.hdr"
+    printf '%s\n' "$tok" >"$tmp/$name.tok"
+}
+
+ropc() { # NAME UPN PASSWORD
+    token "$1" -d grant_type=password -d client_id="$CLIENT_ID" \
+        --data-urlencode username="$2" --data-urlencode password="$3" \
+        --data-urlencode "scope=$GRAPH_SCOPE openid profile offline_access"
+}
+
+reset_url() { # USER
+    echo "$GRAPH/users/$1/authentication/methods/$PASSWORD_METHOD/resetPassword"
+}
+
+# graph_reset NAME HDR_FILE USER PASSWORD: Graph resetPassword of USER by the token in HDR_FILE;
+# expects 202, then polls the Location until the operation ends; leaves its status in OP_STATUS
+# and its statusDetail in OP_DETAIL.
+OP_STATUS="" OP_DETAIL=""
+graph_reset() {
+    local name=$1 hdr=$2 user=$3 pw=$4
+    http "$name" -X POST -H @"$hdr" -H 'Content-Type: application/json' \
+        -d "{\"newPassword\": \"$pw\"}" "$(reset_url "$user")"
+    expect_status 202
+    local location deadline=$((SECONDS + 90))
+    location=$(header location)
+    echo "   polling $location"
+    while :; do
+        run_quiet curl -sS --cacert "$CA_CERT" -o "$tmp/$name.op" -D "$tmp/$name.ophead" \
+            -w '%{http_code}' -H @"$hdr" "$location"
+        BODY="$tmp/$name.op" HEAD="$tmp/$name.ophead" STATUS=${OUT%%$'\n'*}
+        expect_status 200 >/dev/null
+        OP_STATUS=$(json 'b["status"]')
+        OP_DETAIL=$(json 'b.get("statusDetail") or ""')
+        case "$OP_STATUS" in
+            succeeded | failed) break ;;
+        esac
+        [ "$SECONDS" -lt "$deadline" ] || fail "the operation is still '$OP_STATUS' after 90 s"
+        sleep 0.2
+    done
+    echo "   operation: $OP_STATUS ${OP_DETAIL:+($OP_DETAIL)}"
+}

@@ -46,8 +46,6 @@
     HELPDESK_UPN=helpdesk@$TENANT_DOMAIN
     HYBRID_UPN=hybridadmin@$TENANT_DOMAIN
     CLIENT_SECRET=Lab-Client-Secret1
-    GRAPH_SCOPE=https://graph.microsoft.com/.default
-    PASSWORD_METHOD=28c10230-6103-485e-b985-444c60001490
     RESET_PW=Ci-Curl-Reset-Passw0rd3
     PATCH_PW=Ci-Patch-Passw0rd5
     SYNCED_PATCH_ERROR='Unable to update the specified properties for on-premises mastered Directory Sync objects'
@@ -133,73 +131,7 @@ PY
     done
     [ "$TENANT" = "$TENANT_DOMAIN" ] || { echo "tenant is '$TENANT', expected $TENANT_DOMAIN" >&2; exit 1; }
 
-    # ---- helpers ---------------------------------------------------------------------------
-
-    # http NAME CURL_ARG...: curl over HTTPS trusting the lab CA; the body goes to BODY
-    # ($tmp/NAME.body), the headers to HEAD ($tmp/NAME.head), the status to STATUS.
-    BODY="" HEAD="" STATUS=""
-    http() {
-        local name=$1
-        shift
-        BODY="$tmp/$name.body"
-        HEAD="$tmp/$name.head"
-        run_cmd curl -sS --cacert "$CA_CERT" -o "$BODY" -D "$HEAD" -w '%{http_code}' "$@"
-        STATUS=${OUT%%$'\n'*}
-    }
-
-    # expect_status CODE: the last http call succeeded with status CODE (else fail, showing
-    # the body).
-    expect_status() {
-        echo "   expect HTTP $1"
-        expect_rc 0
-        if [ "$STATUS" != "$1" ]; then
-            OUT="$OUT"$'\n'"---- response headers:"$'\n'"$(cat "$HEAD")"$'\n'"---- body:"$'\n'"$(cat "$BODY")"
-            fail "expected HTTP $1, got $STATUS"
-        fi
-    }
-
-    # header NAME: the value of response header NAME of the last http call (last one wins).
-    header() {
-        tr -d '\r' <"$HEAD" | awk -v h="${1,,}" 'BEGIN { FS = ": " } tolower($1) == h { v = substr($0, length($1) + 3) } END { print v }'
-    }
-
-    # json PYTHON_EXPR: evaluate PYTHON_EXPR with `b` bound to the last body's JSON; print it.
-    json() {
-        python3 - "$BODY" "$1" <<'PY'
-import json, sys
-with open(sys.argv[1], encoding="utf-8") as f:
-    b = json.load(f)
-v = eval(sys.argv[2], {"b": b})
-print(v if isinstance(v, str) else json.dumps(v))
-PY
-    }
-
-    # token NAME CURL_FORM_ARG...: POST the token endpoint; expect 200 and an access token;
-    # write `Authorization: Bearer …` to $tmp/NAME.hdr (so no token shows in a command line).
-    token() {
-        local name=$1
-        shift
-        http "token-$name" -X POST "$TOKEN_ENDPOINT" "$@"
-        expect_status 200
-        local tok type
-        tok=$(json 'b.get("access_token", "")') || fail "the token answer is not JSON"
-        type=$(json 'b.get("token_type", "")')
-        echo "   token_type=$type expires_in=$(json 'b.get("expires_in")') scope=$(json 'b.get("scope")')"
-        [ -n "$tok" ] || fail "no access_token in the answer"
-        [ "${type,,}" = bearer ] || fail "token_type is '$type', expected Bearer"
-        printf 'Authorization: Bearer %s\n' "$tok" >"$tmp/$name.hdr"
-        printf '%s\n' "$tok" >"$tmp/$name.tok"
-    }
-
-    ropc() { # NAME UPN PASSWORD
-        token "$1" -d grant_type=password -d client_id="$CLIENT_ID" \
-            --data-urlencode username="$2" --data-urlencode password="$3" \
-            --data-urlencode "scope=$GRAPH_SCOPE openid profile offline_access"
-    }
-
-    reset_url() { # USER
-        echo "$GRAPH/users/$1/authentication/methods/$PASSWORD_METHOD/resetPassword"
-    }
+    # http, expect_status, header, json, token, ropc and reset_url come from .ci/lib/lab.sh.
 
     # ---- 2. curl -----------------------------------------------------------------------------
 
@@ -272,8 +204,13 @@ PY
         expect_rc 0
         expect_contains 'result posted for job'
 
-        ropc alice "$ALICE_UPN" "$RESET_PW"
-        echo "   $ALICE_UPN signs in to the cloud with the new password"
+        # An admin's reset: the new password is right, and must be changed at next sign-in.
+        http alice-token -X POST "$TOKEN_ENDPOINT" -d grant_type=password -d client_id="$CLIENT_ID" \
+            --data-urlencode username="$ALICE_UPN" --data-urlencode password="$RESET_PW" \
+            --data-urlencode "scope=$GRAPH_SCOPE"
+        expect_status 400
+        [ "$(json 'b["error_codes"][0]')" = 50055 ] || fail "expected AADSTS50055 (must change)"
+        echo "   $ALICE_UPN's new password is right and must be changed at next sign-in (AADSTS50055)"
     }
     check "b. curl: Graph resetPassword of $ALICE_UPN, a scripted agent answers, the operation succeeds" check_b
 

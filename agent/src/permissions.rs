@@ -58,6 +58,8 @@ pub struct Granted {
     pub added: usize,
     /// ACEs added on AdminSDHolder, when asked.
     pub admin_sd_holder_added: Option<usize>,
+    /// Each ACE added, as `right: SDDL` (the object's first, then AdminSDHolder's).
+    pub changes: Vec<String>,
 }
 
 /// What `check` found.
@@ -274,13 +276,29 @@ pub fn writeback_aces(sid: &ad_types::Sid, scope: Scope) -> Vec<(String, Ace)> {
     v.into_iter().map(|(n, a)| (n.to_string(), a)).collect()
 }
 
-fn add_missing(sd: &mut SecurityDescriptor, aces: &[(String, Ace)]) -> usize {
+/// One ACE in SDDL, without the `D:` prefix, e.g. `(OA;CIIO;CR;00299570-…;bf967aba-…;S-1-5-…)`.
+fn ace_sddl(ace: &Ace, domain_sid: &ad_types::Sid) -> String {
+    let s = SecurityDescriptor {
+        dacl: Some(sd::Acl::new(vec![ace.clone()])),
+        ..Default::default()
+    };
+    ad_types::sddl::format(&s, domain_sid)
+        .trim_start_matches("D:")
+        .to_string()
+}
+
+/// Adds the ACEs `sd` lacks; returns those added, as `right: SDDL`.
+fn add_missing(
+    sd: &mut SecurityDescriptor,
+    aces: &[(String, Ace)],
+    domain_sid: &ad_types::Sid,
+) -> Vec<String> {
     let acl = sd.dacl.get_or_insert_with(Default::default);
-    let mut added = 0;
-    for (_, ace) in aces {
+    let mut added = Vec::new();
+    for (right, ace) in aces {
         if !acl.aces.iter().any(|a| a == ace) {
             acl.aces.push(ace.clone());
-            added += 1;
+            added.push(format!("{right}: {}", ace_sddl(ace, domain_sid)));
         }
     }
     added
@@ -296,6 +314,7 @@ pub async fn grant(
 ) -> Result<Granted, PermissionsError> {
     let mut c = open(a, clock).await?;
     let sid = sid_of(&mut c, a.service_account).await?;
+    let domain_sid = sid_of(&mut c, a.base_dn).await?;
     let target = object.unwrap_or(a.base_dn).to_string();
     let head = target.eq_ignore_ascii_case(a.base_dn);
     let mut sd = read_sd(&mut c, &target).await?;
@@ -304,7 +323,8 @@ pub async fn grant(
     } else {
         Scope::Object
     };
-    let added = add_missing(&mut sd, &writeback_aces(&sid, scope));
+    let mut changes = add_missing(&mut sd, &writeback_aces(&sid, scope), &domain_sid);
+    let added = changes.len();
     if added > 0 {
         write_sd(&mut c, &target, &sd).await?;
     }
@@ -312,17 +332,23 @@ pub async fn grant(
     if admin_sd_holder {
         let holder = format!("CN=AdminSDHolder,CN=System,{}", a.base_dn);
         let mut hsd = read_sd(&mut c, &holder).await?;
-        let n = add_missing(&mut hsd, &writeback_aces(&sid, Scope::AdminSdHolder));
-        if n > 0 {
+        let more = add_missing(
+            &mut hsd,
+            &writeback_aces(&sid, Scope::AdminSdHolder),
+            &domain_sid,
+        );
+        if !more.is_empty() {
             write_sd(&mut c, &holder, &hsd).await?;
         }
-        holder_added = Some(n);
+        holder_added = Some(more.len());
+        changes.extend(more.into_iter().map(|c| format!("AdminSDHolder {c}")));
     }
     c.unbind().await;
     Ok(Granted {
         object: target,
         added,
         admin_sd_holder_added: holder_added,
+        changes,
     })
 }
 
@@ -339,15 +365,7 @@ pub async fn check(a: &DirAccess<'_>, clock: &Clock) -> Result<Checked, Permissi
         .flat_map(|d| d.aces.iter())
         .filter(|x| x.sid == sid)
         .collect();
-    let one = |ace: &Ace| {
-        let s = SecurityDescriptor {
-            dacl: Some(sd::Acl::new(vec![ace.clone()])),
-            ..Default::default()
-        };
-        ad_types::sddl::format(&s, &domain_sid)
-            .trim_start_matches("D:")
-            .to_string()
-    };
+    let one = |ace: &Ace| ace_sddl(ace, &domain_sid);
     let missing = writeback_aces(&sid, Scope::DomainRoot)
         .into_iter()
         .filter(|(_, want)| {
