@@ -205,9 +205,12 @@ fn an_admin_reset_through_graph_reaches_the_agent_and_back() {
         wait_terminal(&c, &helpdesk, &location)["status"],
         "succeeded"
     );
-    // The cloud password followed, and the audit log has the success with the agent type.
-    c.ropc("alice@contoso.lab", "Graph-Reset-Passw0rd1")
-        .unwrap();
+    // The cloud password followed (it is right, and must be changed at next sign-in: 50055), and
+    // the audit log has the success with the agent type.
+    let (_, v) = c
+        .ropc("alice@contoso.lab", "Graph-Reset-Passw0rd1")
+        .unwrap_err();
+    assert_eq!(v["error_codes"], json!([50055]), "{v}");
     let (_, _, audits) = c.call(
         "GET",
         "/v1.0/auditLogs/directoryAudits?$top=1",
@@ -619,7 +622,11 @@ fn the_tenant_and_its_agents_survive_a_restart() {
     let lab = Running::start(opts());
     let c = Cloud { lab: &lab };
     // The cloud password set by the writeback, the audit rows and the agent's registration remain.
-    c.ropc("alice@contoso.lab", "Restart-Passw0rd1").unwrap();
+    // (an admin's reset: the right password must be changed at next sign-in, 50055).
+    let (_, v) = c
+        .ropc("alice@contoso.lab", "Restart-Passw0rd1")
+        .unwrap_err();
+    assert_eq!(v["error_codes"], json!([50055]), "{v}");
     let admin = c
         .ropc("admin@contoso.onmicrosoft.example", ADMIN_PW)
         .unwrap();

@@ -390,8 +390,12 @@ def main(ready_path):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             r = state["pca"].acquire_token_by_username_password(RESET_UPN, RESET_PW, scopes=[GRAPH_SCOPE])
-        need("access_token" in r, f"ROPC as {RESET_UPN} with the new password: {msal_error(r)}")
-        ok(f"{RESET_UPN} signs in to the cloud with the new password")
+        # An admin's reset: the new password is right, and must be changed at next sign-in.
+        need(
+            r.get("error_codes") == [50055],
+            f"ROPC as {RESET_UPN} with the new password: expected AADSTS50055, got {msal_error(r)}",
+        )
+        ok(f"{RESET_UPN}'s new password is right and must be changed at next sign-in (AADSTS50055)")
 
     step("5. msgraph (helpdesk@ ROPC): resetPassword of a synced user and its operation", graph_reset)
 

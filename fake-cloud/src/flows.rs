@@ -11,8 +11,8 @@ use wire::seal::Secrets;
 use wire::types::{JobKind, Outcome, Target as WireTarget};
 
 use crate::decision::{
-    self, Caller, CloudResult, Completion, Decision, Engine, Inputs, OnPremisesFailure, Operation,
-    PasswordChecks, Route, Source, Synced,
+    self, Caller, Channel, CloudResult, Completion, Decision, Engine, Inputs, OnPremisesFailure,
+    Operation, PasswordChecks, Route, Source, Synced,
 };
 use crate::password_policy::{CloudPolicy, UserContext};
 use crate::relay::{JobSpec, Relay};
@@ -149,9 +149,7 @@ impl Flows {
         let opn = self.tenant.new_operation(target.id);
         match route {
             Route::CloudUser | Route::CloudOnly => {
-                if op != Operation::SelfServiceUnlockOnly {
-                    self.tenant.set_password(target.id, new_password);
-                }
+                self.store_password(op, target, new_password, must_change);
                 self.tenant
                     .update_operation(opn.id, OpStatus::Succeeded, None, None);
                 self.tenant.audit(&decision.audit, initiator, &target.upn);
@@ -210,7 +208,16 @@ impl Flows {
                         );
                         tokio::spawn(async move {
                             let result = sub.result.await.ok();
-                            me.finish(op, &inputs, opn.id, &target, &initiator, &password, result);
+                            me.finish(
+                                op,
+                                &inputs,
+                                opn.id,
+                                must_change,
+                                &target,
+                                &initiator,
+                                &password,
+                                result,
+                            );
                         });
                     }
                     Err(_) => {
@@ -241,12 +248,26 @@ impl Flows {
         }
     }
 
+    /// The cloud side of a successful operation: the new password (not for an unlock) and the
+    /// "must change at next sign-in" flag, which an admin tool sets as asked and the user's own
+    /// reset or change clears (facts §5.5).
+    fn store_password(&self, op: Operation, target: &CloudUser, password: &str, must_change: bool) {
+        if op == Operation::SelfServiceUnlockOnly {
+            return;
+        }
+        let must_change = op.row().channel == Channel::AdminTool && must_change;
+        self.tenant.set_password(target.id, password, must_change);
+    }
+
+    /// Concludes operation `opn` (`op` with `inputs`, and whether an admin asked for a change at
+    /// next sign-in) once its agent answered, or none did.
     #[allow(clippy::too_many_arguments)]
     fn finish(
         &self,
         op: Operation,
         inputs: &Inputs,
         opn: Uuid,
+        must_change: bool,
         target: &CloudUser,
         initiator: &str,
         password: &str,
@@ -261,9 +282,7 @@ impl Flows {
             return;
         };
         if completion == Completion::Succeeded {
-            if op != Operation::SelfServiceUnlockOnly {
-                self.tenant.set_password(target.id, password);
-            }
+            self.store_password(op, target, password, must_change);
             self.tenant
                 .update_operation(opn, OpStatus::Succeeded, None, None);
         } else {

@@ -266,6 +266,11 @@ async fn token_endpoint(
             if !user.enabled {
                 return c.aad(AadError::UserDisabled);
             }
+            // The right password, but an admin's reset or an expired on-premises password asks
+            // for a change first (the SSPR portal's /lab/change).
+            if user.must_change {
+                return c.aad(AadError::PasswordExpired);
+            }
             let tuser = TokenUser {
                 oid: user.id,
                 upn: user.upn.clone(),
@@ -678,6 +683,10 @@ async fn get_operation(
         "lastActionDateTime": o.last_action_date_time,
         "statusDetail": o.status_detail,
         "resourceLocation": format!("{}/v1.0/users/{}", c.https_base, target.id),
+        // The lab's own annotations (clients ignore `@…` names): lab-clock nanoseconds since the
+        // Unix epoch when the operation was accepted and when it ended (`sspr-lab bench e2e`).
+        "@lab.acceptedAtNs": o.accepted_at.0,
+        "@lab.finishedAtNs": o.finished_at.map(|t| t.0),
     }))
     .into_response();
     if !done {

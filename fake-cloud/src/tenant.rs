@@ -123,6 +123,10 @@ pub struct CloudUser {
     pub source: UserSource,
     /// accountEnabled.
     pub enabled: bool,
+    /// Must change the password at the next sign-in (an admin's reset asked for it, or the
+    /// on-premises password is expired): the token endpoint answers AADSTS50055 until the user's
+    /// own change succeeds.
+    pub must_change: bool,
 }
 
 /// A user to add.
@@ -205,6 +209,13 @@ pub struct Operation {
     /// The relay job id, if it wrote back.
     #[serde(skip)]
     pub job: Option<String>,
+    /// When it was accepted (created), on the lab clock to the nanosecond: the start of the
+    /// server-side latency `sspr-lab bench e2e` measures.
+    #[serde(skip)]
+    pub accepted_at: runtime::LabTime,
+    /// When it reached `succeeded` or `failed`, on the lab clock.
+    #[serde(skip)]
+    pub finished_at: Option<runtime::LabTime>,
 }
 
 /// The tenant.
@@ -242,6 +253,9 @@ struct StoredUser {
     roles: Vec<String>,
     source: UserSource,
     enabled: bool,
+    /// Absent in rows saved before the flag existed.
+    #[serde(default)]
+    must_change: bool,
 }
 
 const USERS: &str = "cloud/users";
@@ -342,6 +356,7 @@ impl Tenant {
                 roles,
                 source: u.source,
                 enabled: u.enabled,
+                must_change: u.must_change,
             };
             self.users.lock().expect("tenant lock").insert(u.id, user);
         }
@@ -394,6 +409,7 @@ impl Tenant {
             roles: u.roles.iter().map(|r| r.name().to_string()).collect(),
             source: u.source.clone(),
             enabled: u.enabled,
+            must_change: u.must_change,
         };
         let data = serde_json::to_vec(&stored).expect("a user serializes");
         drop(store.commit(Batch {
@@ -423,6 +439,7 @@ impl Tenant {
             roles: u.roles,
             source: u.source,
             enabled: true,
+            must_change: false,
         };
         upns.insert(key, id);
         drop(upns);
@@ -455,13 +472,26 @@ impl Tenant {
             .collect()
     }
 
-    /// Sets a user's cloud password.
-    pub fn set_password(&self, id: Uuid, password: &str) {
+    /// Sets a user's cloud password and whether it must be changed at the next sign-in.
+    pub fn set_password(&self, id: Uuid, password: &str, must_change: bool) {
         let v = Verifier::new(password, &mut *self.rng.lock().expect("tenant lock"));
+        self.update_user(id, |u| {
+            u.password = v;
+            u.must_change = must_change;
+        });
+    }
+
+    /// Sets or clears a user's "must change password at next sign-in".
+    pub fn set_must_change(&self, id: Uuid, must_change: bool) {
+        self.update_user(id, |u| u.must_change = must_change);
+    }
+
+    /// Changes user `id` in place and queues its row.
+    fn update_user(&self, id: Uuid, change: impl FnOnce(&mut CloudUser)) {
         let updated = {
             let mut users = self.users.lock().expect("tenant lock");
             users.get_mut(&id).map(|u| {
-                u.password = v;
+                change(u);
                 u.clone()
             })
         };
@@ -561,7 +591,8 @@ impl Tenant {
     /// Starts a long-running operation for `user`.
     pub fn new_operation(&self, user: Uuid) -> Operation {
         let id = runtime::uuid_from(&mut self.rng.lock().expect("tenant lock"));
-        let now = self.clock.now().rfc3339();
+        let at = self.clock.now();
+        let now = at.rfc3339();
         let op = Operation {
             id,
             user,
@@ -570,6 +601,8 @@ impl Tenant {
             last_action_date_time: now,
             status_detail: None,
             job: None,
+            accepted_at: at,
+            finished_at: None,
         };
         self.ops.lock().expect("tenant lock").insert(id, op.clone());
         op
@@ -583,8 +616,12 @@ impl Tenant {
         detail: Option<String>,
         job: Option<String>,
     ) {
-        let now = self.clock.now().rfc3339();
+        let at = self.clock.now();
+        let now = at.rfc3339();
         if let Some(op) = self.ops.lock().expect("tenant lock").get_mut(&id) {
+            if matches!(status, OpStatus::Succeeded | OpStatus::Failed) {
+                op.finished_at.get_or_insert(at);
+            }
             op.status = status;
             op.last_action_date_time = now;
             if detail.is_some() {
@@ -697,5 +734,107 @@ mod tests {
             "s",
         );
         assert_eq!(again.id, t.id, "ids follow the seed");
+    }
+
+    /// A store that keeps rows in memory, so a second tenant can restore what the first saved.
+    #[derive(Default)]
+    struct Kept {
+        rows: Mutex<BTreeMap<(String, u64), Vec<u8>>>,
+    }
+
+    impl Store for Kept {
+        fn commit(&self, batch: Batch) -> runtime::store::Commit {
+            let mut rows = self.rows.lock().unwrap();
+            for (id, data) in batch.upserts {
+                rows.insert((batch.partition.clone(), id), data);
+            }
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let _ = tx.send(Ok(()));
+            rx
+        }
+
+        fn load(&self, partition: &str) -> Result<Vec<(u64, Vec<u8>)>, runtime::store::StoreError> {
+            let rows = self.rows.lock().unwrap();
+            Ok(rows
+                .iter()
+                .filter(|((p, _), _)| p == partition)
+                .map(|((_, id), d)| (*id, d.clone()))
+                .collect())
+        }
+
+        fn meta(&self, _key: &str) -> Result<Option<String>, runtime::store::StoreError> {
+            Ok(None)
+        }
+    }
+
+    fn tenant() -> Tenant {
+        Tenant::new(
+            "contoso.onmicrosoft.example",
+            Seed(1),
+            Clock::starting_at(runtime::LabTime(0)),
+            Settings::DEPLOYED,
+            "Lab-Client-Secret1",
+        )
+    }
+
+    fn erin(t: &Tenant) -> Uuid {
+        t.add_user(NewUser {
+            upn: "erin@contoso.lab".into(),
+            given: "Erin".into(),
+            surname: "Ellis".into(),
+            password: "Lab-User-Passw0rd1".into(),
+            roles: RoleSet::NONE,
+            source: UserSource::CloudOnly,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn must_change_is_set_cleared_and_persisted() {
+        let store: Arc<Kept> = Arc::default();
+        let t = tenant();
+        t.attach_store(store.clone()).unwrap();
+        let id = erin(&t);
+        assert!(
+            !t.user("erin@contoso.lab").unwrap().must_change,
+            "off for a new user"
+        );
+        t.set_must_change(id, true);
+        assert!(t.user("erin@contoso.lab").unwrap().must_change);
+        // A new password with the flag as the operation asks: cleared by the user's own change…
+        t.set_password(id, "Changed-Passw0rd2", false);
+        let u = t.user("erin@contoso.lab").unwrap();
+        assert!(!u.must_change && u.password.matches("Changed-Passw0rd2"));
+        // …set by an admin's reset; and a restart restores it.
+        t.set_password(id, "Admin-Set-Passw0rd3", true);
+        let again = tenant();
+        assert!(again.attach_store(store.clone()).unwrap(), "restored");
+        let u = again.user("erin@contoso.lab").unwrap();
+        assert!(u.must_change && u.password.matches("Admin-Set-Passw0rd3"));
+        let row = String::from_utf8(store.load(USERS).unwrap()[0].1.clone()).unwrap();
+        assert!(
+            !row.contains("Passw0rd"),
+            "a verifier, never the password: {row}"
+        );
+    }
+
+    #[test]
+    fn rows_saved_before_the_flag_existed_still_load() {
+        let store: Arc<Kept> = Arc::default();
+        let t = tenant();
+        t.attach_store(store.clone()).unwrap();
+        erin(&t);
+        // Strip the flag from the saved row, as an older build wrote it.
+        let (row, data) = store.load(USERS).unwrap().remove(0);
+        let mut v: serde_json::Value = serde_json::from_slice(&data).unwrap();
+        v.as_object_mut().unwrap().remove("must_change").unwrap();
+        store.commit(Batch {
+            partition: USERS.into(),
+            upserts: vec![(row, serde_json::to_vec(&v).unwrap())],
+            ..Batch::default()
+        });
+        let again = tenant();
+        assert!(again.attach_store(store).unwrap());
+        assert!(!again.user("erin@contoso.lab").unwrap().must_change);
     }
 }

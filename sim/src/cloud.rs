@@ -1,6 +1,7 @@
 //! The lab's fake Entra tenant: made from the directory just built (the synced copies of the
-//! teaching users, anchored on their objectGUIDs, DESIGN §7) plus the cloud admins, and served
-//! on plain HTTP and HTTPS (one lab CA), with the relay's timer running.
+//! teaching users, anchored on their objectGUIDs, DESIGN §7; an expired or must-change
+//! on-premises password must be changed at the next cloud sign-in) plus the cloud admins, and
+//! served on plain HTTP and HTTPS (one lab CA), with the relay's timer running.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -23,7 +24,7 @@ use tower::ServiceExt as _;
 
 use crate::credentials::Credentials;
 use crate::populate::BuiltDomain;
-use crate::spec::{Engine, LabSpec};
+use crate::spec::{Engine, LabSpec, UserState};
 
 /// The running cloud's addresses and parts.
 pub struct CloudRun {
@@ -135,7 +136,7 @@ pub async fn start(
                 _ => return Err(format!("{} has no objectGUID", u.sam)),
             };
             let roles: RoleSet = u.cloud_roles.iter().filter_map(|r| role(r)).collect();
-            tenant
+            let id = tenant
                 .add_user(NewUser {
                     upn: format!("{}@{}", u.sam, d.spec.dns),
                     given: u.given.clone(),
@@ -152,6 +153,14 @@ pub async fn start(
                     }),
                 })
                 .map_err(|e| e.to_string())?;
+            // An on-premises password that is expired, or must change at creation, must be
+            // changed at the next cloud sign-in too (the forced change flow).
+            if u.states
+                .iter()
+                .any(|s| matches!(s, UserState::Expired | UserState::MustChange))
+            {
+                tenant.set_must_change(id, true);
+            }
         }
     }
     restore_relay(&relay, &*store)?;
