@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use runtime::Clock;
-use runtime::net::TokioNet;
+use runtime::net::{Network, TokioNet};
 use secrecy::SecretString;
 
 use crate::relay::{Endpoint, Https, RelayClientError, ropc_token};
@@ -32,8 +32,19 @@ pub async fn set_writeback(
     enabled: bool,
     clock: Clock,
 ) -> Result<serde_json::Value, RelayClientError> {
+    set_writeback_on(TokioNet, access, domain, enabled, clock).await
+}
+
+/// [`set_writeback`] over network `net`.
+pub async fn set_writeback_on<N: Network>(
+    net: N,
+    access: &CloudAccess<'_>,
+    domain: &str,
+    enabled: bool,
+    clock: Clock,
+) -> Result<serde_json::Value, RelayClientError> {
     let tls = crate::ldap::client_config(access.ca_pem).map_err(RelayClientError::Transport)?;
-    let https = Https::new(TokioNet, tls, clock, Duration::from_secs(30));
+    let https = Https::new(net, tls, clock, Duration::from_secs(30));
     let token_ep = Endpoint::parse(access.token_endpoint)?;
     let mut conn = https.connect(&token_ep).await?;
     let token = ropc_token(&mut conn, &token_ep.path, access.admin, access.password).await?;

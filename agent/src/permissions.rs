@@ -13,9 +13,10 @@ use ldap3_proto::proto::{
     LdapFilter, LdapModify, LdapModifyType, LdapPartialAttribute, LdapSearchScope,
 };
 use runtime::Clock;
-use runtime::net::TokioNet;
+use runtime::net::{Network, TokioNet};
 use secrecy::SecretString;
 use serde::Serialize;
+use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::ldap::{LdapConn, TlsStream, client_config, connect};
 
@@ -85,21 +86,15 @@ fn dacl_only() -> LdapControl {
     }
 }
 
-async fn open(
+async fn open<N: Network>(
+    net: &N,
     a: &DirAccess<'_>,
     clock: &Clock,
-) -> Result<LdapConn<TlsStream<TokioNet>>, PermissionsError> {
+) -> Result<LdapConn<TlsStream<N>>, PermissionsError> {
     let tls = client_config(a.ca_pem).map_err(|e| err("the lab CA", e))?;
-    let mut c = connect(
-        &TokioNet,
-        a.ldaps,
-        a.host,
-        tls,
-        clock,
-        Duration::from_secs(30),
-    )
-    .await
-    .map_err(|e| err("connect", e))?;
+    let mut c = connect(net, a.ldaps, a.host, tls, clock, Duration::from_secs(30))
+        .await
+        .map_err(|e| err("connect", e))?;
     let r = c
         .bind(a.admin, a.password)
         .await
@@ -110,8 +105,8 @@ async fn open(
     Ok(c)
 }
 
-async fn read_sd(
-    c: &mut LdapConn<TlsStream<TokioNet>>,
+async fn read_sd<S: AsyncRead + AsyncWrite + Unpin>(
+    c: &mut LdapConn<S>,
     dn: &str,
 ) -> Result<SecurityDescriptor, PermissionsError> {
     let (entries, r) = c
@@ -141,8 +136,8 @@ async fn read_sd(
     SecurityDescriptor::from_bytes(&bytes).map_err(|e| err("parse the descriptor", e))
 }
 
-async fn write_sd(
-    c: &mut LdapConn<TlsStream<TokioNet>>,
+async fn write_sd<S: AsyncRead + AsyncWrite + Unpin>(
+    c: &mut LdapConn<S>,
     dn: &str,
     sd: &SecurityDescriptor,
 ) -> Result<(), PermissionsError> {
@@ -167,8 +162,8 @@ async fn write_sd(
     }
 }
 
-async fn sid_of(
-    c: &mut LdapConn<TlsStream<TokioNet>>,
+async fn sid_of<S: AsyncRead + AsyncWrite + Unpin>(
+    c: &mut LdapConn<S>,
     dn: &str,
 ) -> Result<ad_types::Sid, PermissionsError> {
     let (entries, r) = c
@@ -312,7 +307,18 @@ pub async fn grant(
     admin_sd_holder: bool,
     clock: &Clock,
 ) -> Result<Granted, PermissionsError> {
-    let mut c = open(a, clock).await?;
+    grant_on(&TokioNet, a, object, admin_sd_holder, clock).await
+}
+
+/// [`grant`] over network `net` (simulate mode's in-memory network, or sockets).
+pub async fn grant_on<N: Network>(
+    net: &N,
+    a: &DirAccess<'_>,
+    object: Option<&str>,
+    admin_sd_holder: bool,
+    clock: &Clock,
+) -> Result<Granted, PermissionsError> {
+    let mut c = open(net, a, clock).await?;
     let sid = sid_of(&mut c, a.service_account).await?;
     let domain_sid = sid_of(&mut c, a.base_dn).await?;
     let target = object.unwrap_or(a.base_dn).to_string();
@@ -355,7 +361,16 @@ pub async fn grant(
 /// Lists the sync account's ACEs on the root, the writeback rights it lacks there, and the users
 /// with inheritance disabled.
 pub async fn check(a: &DirAccess<'_>, clock: &Clock) -> Result<Checked, PermissionsError> {
-    let mut c = open(a, clock).await?;
+    check_on(&TokioNet, a, clock).await
+}
+
+/// [`check`] over network `net`.
+pub async fn check_on<N: Network>(
+    net: &N,
+    a: &DirAccess<'_>,
+    clock: &Clock,
+) -> Result<Checked, PermissionsError> {
+    let mut c = open(net, a, clock).await?;
     let sid = sid_of(&mut c, a.service_account).await?;
     let domain_sid = sid_of(&mut c, a.base_dn).await?;
     let root = read_sd(&mut c, a.base_dn).await?;

@@ -170,6 +170,21 @@ impl Conn {
         body: Vec<u8>,
         timeout: Option<Duration>,
     ) -> Result<(u16, Bytes), RelayClientError> {
+        self.exchange(method, path, authorization, content_type, body, timeout)
+            .await
+            .map(|(status, _, body)| (status, body))
+    }
+
+    /// [`Conn::request`] with the answer's headers too (a Graph 202's `Location`).
+    pub async fn exchange(
+        &mut self,
+        method: &str,
+        path: &str,
+        authorization: Option<&SecretString>,
+        content_type: &str,
+        body: Vec<u8>,
+        timeout: Option<Duration>,
+    ) -> Result<(u16, hyper::HeaderMap, Bytes), RelayClientError> {
         let t = |e: String| RelayClientError::Transport(e);
         let mut req = hyper::Request::builder()
             .method(method)
@@ -197,13 +212,13 @@ impl Conn {
                 .await
                 .map_err(|e| t(format!("request: {e}")))?;
             let status = resp.status().as_u16();
-            let body = resp
-                .into_body()
+            let (parts, body) = resp.into_parts();
+            let body = body
                 .collect()
                 .await
                 .map_err(|e| t(format!("body: {e}")))?
                 .to_bytes();
-            Ok((status, body))
+            Ok((status, parts.headers, body))
         };
         self.clock
             .timeout(timeout.unwrap_or(self.timeout), exchange)

@@ -314,6 +314,7 @@ impl ServeArgs {
             https_port: self.https_port,
             agents: !self.no_agents,
             agent_tuning: crate::lab::AgentTuning::default(),
+            net: runtime::AnyNet::default(),
         }
     }
 }

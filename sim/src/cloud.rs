@@ -16,7 +16,8 @@ use fake_cloud::password_policy::CloudPolicy;
 use fake_cloud::relay::{Relay, RelayConfig};
 use fake_cloud::tenant::{NewUser, SyncedLink, Tenant, UserSource};
 use fake_cloud::token::{Authority, SigningKey, TokenService};
-use runtime::net::{Listener, Network, TokioNet};
+use runtime::AnyNet;
+use runtime::net::{Listener, Network};
 use runtime::{Clock, Seed};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -92,6 +93,7 @@ pub async fn start(
     state: Option<&Path>,
     store: Arc<dyn runtime::store::Store>,
     ca: &runtime::LabCa,
+    net: &AnyNet,
     http_addr: SocketAddr,
     https_addr: SocketAddr,
     stop: &CancellationToken,
@@ -186,11 +188,11 @@ pub async fn start(
             })
             .map_err(|e| e.to_string())?;
     }
-    let http_l = TokioNet
+    let http_l = net
         .bind(http_addr)
         .await
         .map_err(|e| format!("binding {http_addr}: {e}"))?;
-    let https_l = TokioNet
+    let https_l = net
         .bind(https_addr)
         .await
         .map_err(|e| format!("binding {https_addr}: {e}"))?;
@@ -209,66 +211,27 @@ pub async fn start(
     let cloud = Arc::new(Cloud::new(flows, tokens, &https_base, seed));
     let app = router(cloud.clone());
 
-    // Plain HTTP.
-    {
-        let svc = tower::util::MapRequest::new(app.clone(), normalize);
-        let stop = stop.clone();
-        tasks.push(tokio::spawn(async move {
-            let _ = axum::serve(
-                http_l.into_inner(),
-                axum::ServiceExt::<axum::extract::Request>::into_make_service(svc),
-            )
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await;
-        }));
-    }
-    // HTTPS: the handshake runs in each connection's own task, with a timeout.
-    {
-        let tls = tokio_rustls::TlsAcceptor::from(
-            ca.server_config(&["localhost".to_string()])
-                .map_err(|e| e.to_string())?,
-        );
-        let (stop, relay, clock) = (stop.clone(), relay.clone(), clock.clone());
-        let mut l = https_l;
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let accepted = tokio::select! {
-                    biased;
-                    _ = stop.cancelled() => break,
-                    a = l.accept() => a,
-                };
-                let Ok((stream, _)) = accepted else { continue };
-                let (tls, app, relay, clock, stop) = (
-                    tls.clone(),
-                    app.clone(),
-                    relay.clone(),
-                    clock.clone(),
-                    stop.clone(),
-                );
-                tokio::spawn(async move {
-                    let limit = std::time::Duration::from_secs(10).mul_f64(clock.scale());
-                    let Ok(Ok(stream)) = clock.timeout(limit, tls.accept(stream)).await else {
-                        return;
-                    };
-                    // One relay connection per TLS connection: unacked offers go back when it drops.
-                    let conn_app = app.layer(axum::Extension(relay.connection()));
-                    let svc = tower::util::MapRequest::new(conn_app, normalize);
-                    let svc = hyper_util::service::TowerToHyperService::new(svc.map_request(
-                        |r: hyper::Request<hyper::body::Incoming>| r.map(axum::body::Body::new),
-                    ));
-                    let builder = hyper_util::server::conn::auto::Builder::new(
-                        hyper_util::rt::TokioExecutor::new(),
-                    );
-                    let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), svc);
-                    tokio::select! {
-                        biased;
-                        _ = stop.cancelled() => {}
-                        _ = conn => {}
-                    }
-                });
-            }
-        }));
-    }
+    // Plain HTTP, and HTTPS with the handshake in each connection's own task, with a timeout.
+    tasks.push(tokio::spawn(serve_http(
+        http_l,
+        None,
+        app.clone(),
+        relay.clone(),
+        clock.clone(),
+        stop.clone(),
+    )));
+    let tls = tokio_rustls::TlsAcceptor::from(
+        ca.server_config(&["localhost".to_string()])
+            .map_err(|e| e.to_string())?,
+    );
+    tasks.push(tokio::spawn(serve_http(
+        https_l,
+        Some(tls),
+        app,
+        relay.clone(),
+        clock.clone(),
+        stop.clone(),
+    )));
     // Registered agents and writeback flags are saved every couple of seconds and at stop.
     {
         let (relay, stop, clock, store) =
@@ -302,6 +265,67 @@ pub async fn start(
 }
 
 const RELAY_KEY: &str = "cloud/relay";
+
+/// Serves `app` on `l` until `stop`: each connection in its own task, over TLS when `tls` is
+/// given (the handshake limited to 10 lab seconds). A TLS connection is one relay connection, so
+/// its unacked offers go back when it drops.
+async fn serve_http<L: Listener>(
+    mut l: L,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    app: axum::Router,
+    relay: Relay,
+    clock: Clock,
+    stop: CancellationToken,
+) {
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            _ = stop.cancelled() => break,
+            a = l.accept() => a,
+        };
+        let Ok((stream, _)) = accepted else { continue };
+        let (tls, app, relay, clock, stop) = (
+            tls.clone(),
+            app.clone(),
+            relay.clone(),
+            clock.clone(),
+            stop.clone(),
+        );
+        tokio::spawn(async move {
+            match tls {
+                Some(tls) => {
+                    let limit = std::time::Duration::from_secs(10).mul_f64(clock.scale());
+                    let Ok(Ok(stream)) = clock.timeout(limit, tls.accept(stream)).await else {
+                        return;
+                    };
+                    let app = app.layer(axum::Extension(relay.connection()));
+                    serve_conn(stream, app, stop).await;
+                }
+                None => serve_conn(stream, app, stop).await,
+            }
+        });
+    }
+}
+
+/// Serves HTTP/1 or HTTP/2 on one connection until it ends or `stop`.
+pub(crate) async fn serve_conn<S: runtime::net::Stream>(
+    stream: S,
+    app: axum::Router,
+    stop: CancellationToken,
+) {
+    let svc = tower::util::MapRequest::new(app, normalize);
+    let svc = hyper_util::service::TowerToHyperService::new(
+        svc.map_request(|r: hyper::Request<hyper::body::Incoming>| r.map(axum::body::Body::new)),
+    );
+    let builder =
+        hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+    let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), svc);
+    tokio::select! {
+        biased;
+        _ = stop.cancelled() => {}
+        _ = conn => {}
+    }
+}
 
 fn relay_snapshot(relay: &Relay) -> String {
     let flags: Vec<(String, bool)> = relay

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use fake_ad::Dc;
 use fake_ad::ldap::{Mode, serve as serve_ldap};
-use runtime::net::{Listener, Network, TokioNet};
+use runtime::AnyNet;
+use runtime::net::{Listener, Network};
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -22,13 +23,15 @@ pub struct DcRunner {
     /// LDAPS address.
     pub ldaps: SocketAddr,
     tls: Arc<tokio_rustls::rustls::ServerConfig>,
+    net: AnyNet,
     lab_stop: CancellationToken,
     running: Mutex<Option<(CancellationToken, Vec<JoinHandle<()>>)>>,
 }
 
 impl DcRunner {
-    /// Binds `ldap` and `ldaps` (port 0 picks one) and starts serving.
+    /// Binds `ldap` and `ldaps` on `net` (port 0 picks one) and starts serving.
     pub async fn bind(
+        net: &AnyNet,
         domain: &str,
         dc: Arc<Dc>,
         tls: Arc<tokio_rustls::rustls::ServerConfig>,
@@ -37,14 +40,15 @@ impl DcRunner {
         lab_stop: CancellationToken,
     ) -> Result<DcRunner, (SocketAddr, std::io::Error)> {
         let token = lab_stop.child_token();
-        let (ldap, t1) = listen(&dc, &tls, ldap, Mode::Ldap, &token).await?;
-        let (ldaps, t2) = listen(&dc, &tls, ldaps, Mode::Ldaps, &token).await?;
+        let (ldap, t1) = listen(net, &dc, &tls, ldap, Mode::Ldap, &token).await?;
+        let (ldaps, t2) = listen(net, &dc, &tls, ldaps, Mode::Ldaps, &token).await?;
         Ok(DcRunner {
             dc,
             domain: domain.to_string(),
             ldap,
             ldaps,
             tls,
+            net: net.clone(),
             lab_stop,
             running: Mutex::new(Some((token, vec![t1, t2]))),
         })
@@ -75,8 +79,24 @@ impl DcRunner {
             return Ok(());
         }
         let token = self.lab_stop.child_token();
-        let (_, t1) = listen(&self.dc, &self.tls, self.ldap, Mode::Ldap, &token).await?;
-        let (_, t2) = listen(&self.dc, &self.tls, self.ldaps, Mode::Ldaps, &token).await?;
+        let (_, t1) = listen(
+            &self.net,
+            &self.dc,
+            &self.tls,
+            self.ldap,
+            Mode::Ldap,
+            &token,
+        )
+        .await?;
+        let (_, t2) = listen(
+            &self.net,
+            &self.dc,
+            &self.tls,
+            self.ldaps,
+            Mode::Ldaps,
+            &token,
+        )
+        .await?;
         *running = Some((token, vec![t1, t2]));
         self.dc
             .stopped
@@ -96,13 +116,14 @@ impl DcRunner {
 }
 
 async fn listen(
+    net: &AnyNet,
     dc: &Arc<Dc>,
     tls: &Arc<tokio_rustls::rustls::ServerConfig>,
     addr: SocketAddr,
     mode: Mode,
     token: &CancellationToken,
 ) -> Result<(SocketAddr, JoinHandle<()>), (SocketAddr, std::io::Error)> {
-    let l = TokioNet.bind(addr).await.map_err(|e| (addr, e))?;
+    let l = net.bind(addr).await.map_err(|e| (addr, e))?;
     let local = l.local_addr().map_err(|e| (addr, e))?;
     Ok((
         local,

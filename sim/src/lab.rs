@@ -10,7 +10,8 @@ use std::time::Duration;
 use fake_ad::Dc;
 
 use fake_ad::store::{Batch, Durability, MemStore, SqliteStore, Store};
-use runtime::net::{Listener, Network, TokioNet};
+use runtime::AnyNet;
+use runtime::net::{Listener, Network};
 use runtime::{Clock, ClockConfig, LabCa, LabTime, Seed};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -91,6 +92,9 @@ pub struct LabOptions {
     pub agents: bool,
     /// The in-process agents' timings (tests shorten the LDAP timeout to make a slow DC quick).
     pub agent_tuning: AgentTuning,
+    /// The network every listener and connection uses: tokio sockets (serve), or the in-memory
+    /// network of simulate mode.
+    pub net: AnyNet,
 }
 
 /// The in-process agents' timings, in lab time; the defaults are the agent's own
@@ -130,6 +134,7 @@ impl Default for LabOptions {
             https_port: None,
             agents: true,
             agent_tuning: AgentTuning::default(),
+            net: AnyNet::default(),
         }
     }
 }
@@ -318,9 +323,17 @@ impl Lab {
             for dc in d.domain.dcs() {
                 let tls = ca.server_config(std::slice::from_ref(&dc.host))?;
                 let (ldap, ldaps) = (next_addr(), next_addr());
-                let r = DcRunner::bind(&d.spec.dns, dc.clone(), tls, ldap, ldaps, stop.clone())
-                    .await
-                    .map_err(|(addr, source)| LabError::Bind { addr, source })?;
+                let r = DcRunner::bind(
+                    &opts.net,
+                    &d.spec.dns,
+                    dc.clone(),
+                    tls,
+                    ldap,
+                    ldaps,
+                    stop.clone(),
+                )
+                .await
+                .map_err(|(addr, source)| LabError::Bind { addr, source })?;
                 endpoints.push(DcEndpoint {
                     domain: d.spec.dns.clone(),
                     dc,
@@ -339,6 +352,7 @@ impl Lab {
             opts.state.as_deref(),
             store.clone(),
             &ca,
+            &opts.net,
             SocketAddr::from(([127, 0, 0, 1], opts.http_port.unwrap_or(0))),
             SocketAddr::from(([127, 0, 0, 1], opts.https_port.unwrap_or(0))),
             &stop,
@@ -358,6 +372,7 @@ impl Lab {
                 &ca,
                 &dir,
                 opts.agent_tuning,
+                &opts.net,
                 &stop,
                 &mut tasks,
             )
@@ -371,7 +386,8 @@ impl Lab {
             runners: runners.clone(),
         });
         let caddr = SocketAddr::from(([127, 0, 0, 1], opts.control_port.unwrap_or(0)));
-        let cl = TokioNet
+        let mut cl = opts
+            .net
             .bind(caddr)
             .await
             .map_err(|source| LabError::Bind {
@@ -385,9 +401,16 @@ impl Lab {
         let router = crate::control::router(core);
         let cstop = stop.clone();
         tasks.push(tokio::spawn(async move {
-            let _ = axum::serve(cl.into_inner(), router)
-                .with_graceful_shutdown(async move { cstop.cancelled().await })
-                .await;
+            loop {
+                let accepted = tokio::select! {
+                    biased;
+                    _ = cstop.cancelled() => break,
+                    a = cl.accept() => a,
+                };
+                let Ok((stream, _)) = accepted else { continue };
+                let (router, stop) = (router.clone(), cstop.clone());
+                tokio::spawn(crate::cloud::serve_conn(stream, router, stop));
+            }
         }));
         // Replication: one task per domain delivers what is due, sleeping on the lab clock.
         for d in &domains {
@@ -610,6 +633,7 @@ async fn start_agents(
     ca: &LabCa,
     dir: &Path,
     tuning: AgentTuning,
+    net: &AnyNet,
     stop: &CancellationToken,
     tasks: &mut Vec<JoinHandle<()>>,
 ) -> Result<Vec<AgentRun>, LabError> {
@@ -668,9 +692,10 @@ async fn start_agents(
                     .join(format!("agent-{}-{index}.jsonl", d.spec.dns)),
             );
             let (tx, rx) = tokio::sync::watch::channel(agent::AgentStatus::default());
-            let (clock, stop, domain) = (clock.clone(), stop.clone(), d.spec.dns.clone());
+            let (clock, stop, domain, net) =
+                (clock.clone(), stop.clone(), d.spec.dns.clone(), net.clone());
             tasks.push(tokio::spawn(async move {
-                if let Err(e) = agent::run(TokioNet, config, clock, stop, tx).await {
+                if let Err(e) = agent::run(net, config, clock, stop, tx).await {
                     tracing::error!(%domain, index, error = %e, "agent stopped");
                 }
             }));

@@ -4,6 +4,7 @@
 
 pub mod agent_cmd;
 pub mod cli;
+pub mod client;
 pub mod cloud;
 pub mod control;
 pub mod control_client;
@@ -16,6 +17,7 @@ pub mod ldif_cmd;
 pub mod populate;
 pub mod ready;
 pub mod serve;
+pub mod simulate;
 pub mod spec;
 
 pub use credentials::Credentials;
