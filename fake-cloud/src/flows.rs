@@ -308,10 +308,13 @@ pub fn on_premises_failure(o: Outcome) -> OnPremisesFailure {
         Outcome::BadOldPassword => OnPremisesFailure::IncorrectPassword,
         Outcome::PolicyViolation => OnPremisesFailure::PasswordPolicy,
         Outcome::ConfigurationError => OnPremisesFailure::Configuration,
-        Outcome::DcUnreachable | Outcome::DeadlineExceeded => OnPremisesFailure::NoAnswer,
+        // A Modify sent and never answered is in doubt: the user is told to retry later
+        // (SSPR_0030, facts scenario 21), as when no agent answered.
+        Outcome::DcUnreachable | Outcome::DeadlineExceeded | Outcome::Unknown => {
+            OnPremisesFailure::NoAnswer
+        }
         Outcome::Succeeded
         | Outcome::DirectoryError
-        | Outcome::Unknown
         | Outcome::Undecryptable
         | Outcome::Internal => OnPremisesFailure::Unknown,
     }

@@ -14,6 +14,7 @@ pub mod dcs;
 pub mod default_lab;
 pub mod lab;
 pub mod ldif_cmd;
+pub mod ops;
 pub mod populate;
 pub mod ready;
 pub mod serve;
