@@ -201,3 +201,125 @@ fn every_operation_through_its_route_on_virtual_time() {
         s.stop().await;
     });
 }
+
+/// The tutorial's start: an undeployed lab (no writeback rights, options off, no agent), deployed
+/// through the real commands and routes on virtual time; then contoso's agents crash (SSPR_0030)
+/// and come back as themselves.
+#[test]
+fn an_undeployed_lab_is_deployed_and_its_agents_crash_and_return() {
+    use sim::ops::{Actor, perform};
+    let rt = runtime().unwrap();
+    rt.block_on(async {
+        let mut spec = default_lab();
+        spec.deployed = false;
+        let s = SimLab::start(spec, 1, true).await.unwrap();
+        let lab = &s.lab;
+        let net = AnyNet::Mem(s.net.clone());
+        let c = LabClient::new(lab, net.clone()).unwrap();
+        let admin_pw = SecretString::from(ADMIN_PW);
+        let helpdesk = Actor::Admin {
+            upn: "helpdesk@contoso.onmicrosoft.example",
+            password: &admin_pw,
+        };
+        let op = fake_cloud::decision::Operation::GraphResetPassword;
+        assert!(lab.agents.iter().all(|a| !a.is_running()));
+        let new = SecretString::from("Undeployed-Passw0rd1");
+        let ended = perform(&c, op, "alice@contoso.lab", &helpdesk, &new)
+            .await
+            .unwrap();
+        assert!(!ended.succeeded(), "{ended:?}");
+
+        // Deploy contoso: rights on the root, the agents, the integration options, the domain's
+        // cloud sync flag.
+        let dc1 = lab.endpoint("contoso.lab", "DC1").unwrap();
+        let ca = lab.ca.cert_pem();
+        let access = agent::permissions::DirAccess {
+            ldaps: dc1.ldaps,
+            host: &dc1.dc.host,
+            ca_pem: ca,
+            admin: "CONTOSO\\Administrator",
+            password: &admin_pw,
+            base_dn: "DC=contoso,DC=lab",
+            service_account: "CN=provAgentgMSA,CN=Managed Service Accounts,DC=contoso,DC=lab",
+        };
+        let g = agent::permissions::grant_on(&net, &access, None, false, &lab.clock)
+            .await
+            .unwrap();
+        assert_eq!(g.added, 5);
+        // The inherited ACEs reach alice once the descriptor propagator has run: the realistic
+        // timers start it up to an hour after the change.
+        s.run_for(Duration::from_secs(3700)).await;
+        // An agent registers first: the cloud sync option needs one (NoCloudSyncAgent).
+        let contoso: Vec<_> = lab
+            .agents
+            .iter()
+            .filter(|a| a.domain == "contoso.lab")
+            .collect();
+        for a in &contoso {
+            a.start();
+            assert!(a.ready(Duration::from_secs(30)).await);
+        }
+        let hybrid = c
+            .token("hybridadmin@contoso.onmicrosoft.example", &admin_pw)
+            .await
+            .unwrap();
+        let settings = serde_json::json!({
+            "sspr": "all", "writeback_for_synced": true,
+            "writeback_with_cloud_sync": true, "unlock_without_reset": true,
+        });
+        let (st, _, b) = c
+            .call("PUT", "/lab/settings", Some(&hybrid), Some(&settings))
+            .await
+            .unwrap();
+        assert_eq!(st, 200, "{}", String::from_utf8_lossy(&b));
+        let relay = format!("https://{}/relay/v1", lab.cloud.https);
+        let token = format!(
+            "https://{}/contoso.onmicrosoft.example/oauth2/v2.0/token",
+            lab.cloud.https
+        );
+        let access = agent::config::CloudAccess {
+            relay: &relay,
+            token_endpoint: &token,
+            ca_pem: ca,
+            admin: "hybridadmin@contoso.onmicrosoft.example",
+            password: &admin_pw,
+        };
+        agent::config::set_writeback_on(
+            net.clone(),
+            &access,
+            "contoso.lab",
+            true,
+            lab.clock.clone(),
+        )
+        .await
+        .unwrap();
+        let new = SecretString::from("Deployed-Passw0rd1");
+        let ended = perform(&c, op, "alice@contoso.lab", &helpdesk, &new)
+            .await
+            .unwrap();
+        assert!(ended.succeeded(), "{ended:?}");
+
+        // Both agents crash: after the relay's health window the cloud refuses with SSPR_0030.
+        for a in &contoso {
+            a.crash().await;
+        }
+        s.run_for(Duration::from_secs(120)).await;
+        let other = SecretString::from("Crashed-Passw0rd1");
+        let ended = perform(&c, op, "alice@contoso.lab", &helpdesk, &other)
+            .await
+            .unwrap();
+        assert_eq!(ended.code.as_deref(), Some("SSPR_0030"), "{ended:?}");
+        let ids: Vec<_> = contoso.iter().map(|a| a.status().agent_id).collect();
+        for a in &contoso {
+            a.start();
+            assert!(a.ready(Duration::from_secs(30)).await);
+        }
+        let again: Vec<_> = contoso.iter().map(|a| a.status().agent_id).collect();
+        assert_eq!(ids, again, "they resumed their registrations");
+        let ended = perform(&c, op, "alice@contoso.lab", &helpdesk, &other)
+            .await
+            .unwrap();
+        assert!(ended.succeeded(), "{ended:?}");
+        s.stop().await;
+    });
+}

@@ -103,7 +103,11 @@ pub async fn start(
         &spec.tenant.name,
         seed,
         clock.clone(),
-        Settings::DEPLOYED,
+        if spec.deployed {
+            Settings::DEPLOYED
+        } else {
+            Settings::UNDEPLOYED
+        },
         &client_secret(),
     ));
     let relay = Relay::new(clock.clone(), seed, RelayConfig::default());
@@ -115,7 +119,7 @@ pub async fn start(
             Engine::ConnectSync => wire::types::Engine::ConnectSync,
         };
         relay.add_domain(&d.spec.dns, engine);
-        if engine == wire::types::Engine::CloudSync {
+        if engine == wire::types::Engine::CloudSync && spec.deployed {
             relay
                 .set_writeback(&d.spec.dns, true)
                 .map_err(|e| e.message)?;

@@ -78,6 +78,7 @@ pub fn default_lab() -> LabSpec {
         },
         start: None,
         timers: Default::default(),
+        deployed: true,
         forests: vec![
             ForestSpec {
                 domains: vec![domain(

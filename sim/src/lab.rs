@@ -152,15 +152,113 @@ pub struct DcEndpoint {
     pub ldaps: SocketAddr,
 }
 
-/// One in-process writeback agent.
-#[derive(Clone, Debug)]
+/// One in-process writeback agent: its configuration and, while it runs, its task. Clones share
+/// the same agent. It can be stopped gracefully, crashed (its task aborted, as a killed
+/// process) and started again; its key and registration persist in the lab's directory.
+#[derive(Clone)]
 pub struct AgentRun {
     /// The domain it serves.
     pub domain: String,
     /// Its engine.
     pub engine: crate::spec::Engine,
-    /// What it reports (id, connected, polls).
-    pub status: tokio::sync::watch::Receiver<agent::AgentStatus>,
+    /// Which agent of the domain it is.
+    pub index: u32,
+    config: agent::AgentConfig,
+    net: AnyNet,
+    clock: Clock,
+    lab_stop: CancellationToken,
+    slot: Arc<std::sync::Mutex<AgentSlot>>,
+}
+
+struct AgentSlot {
+    status: tokio::sync::watch::Receiver<agent::AgentStatus>,
+    run: Option<(CancellationToken, JoinHandle<()>)>,
+}
+
+impl std::fmt::Debug for AgentRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentRun")
+            .field("domain", &self.domain)
+            .field("index", &self.index)
+            .field("status", &self.status())
+            .finish()
+    }
+}
+
+impl AgentRun {
+    /// What it reports now (id, connected, polls, jobs).
+    pub fn status(&self) -> agent::AgentStatus {
+        self.slot
+            .lock()
+            .expect("agent lock")
+            .status
+            .borrow()
+            .clone()
+    }
+
+    /// A receiver of its status (replaced when it starts again).
+    pub fn watch(&self) -> tokio::sync::watch::Receiver<agent::AgentStatus> {
+        self.slot.lock().expect("agent lock").status.clone()
+    }
+
+    /// Whether its task is running.
+    pub fn is_running(&self) -> bool {
+        let slot = self.slot.lock().expect("agent lock");
+        slot.run.as_ref().is_some_and(|(_, h)| !h.is_finished())
+    }
+
+    /// Starts it (no-op while it runs): it registers, or resumes its saved registration.
+    pub fn start(&self) {
+        let mut slot = self.slot.lock().expect("agent lock");
+        if slot.run.as_ref().is_some_and(|(_, h)| !h.is_finished()) {
+            return;
+        }
+        let (tx, rx) = tokio::sync::watch::channel(agent::AgentStatus::default());
+        let stop = self.lab_stop.child_token();
+        let (net, config, clock, token) = (
+            self.net.clone(),
+            self.config.clone(),
+            self.clock.clone(),
+            stop.clone(),
+        );
+        let (domain, index) = (self.domain.clone(), self.index);
+        let handle = tokio::spawn(async move {
+            if let Err(e) = agent::run(net, config, clock, token, tx).await {
+                tracing::error!(%domain, index, error = %e, "agent stopped");
+            }
+        });
+        slot.status = rx;
+        slot.run = Some((stop, handle));
+    }
+
+    /// Stops it gracefully: it finishes the jobs in hand.
+    pub async fn stop(&self) {
+        let run = self.slot.lock().expect("agent lock").run.take();
+        if let Some((token, handle)) = run {
+            token.cancel();
+            let _ = handle.await;
+        }
+    }
+
+    /// Crashes it: its task is dropped where it stands, as `kill -9` ends a process.
+    pub async fn crash(&self) {
+        let run = self.slot.lock().expect("agent lock").run.take();
+        if let Some((_, handle)) = run {
+            handle.abort();
+            let _ = handle.await;
+        }
+    }
+
+    /// Waits until it has registered and completed a poll, up to `limit` of lab time.
+    pub async fn ready(&self, limit: Duration) -> bool {
+        let mut rx = self.watch();
+        matches!(
+            self.clock
+                .timeout(limit, rx.wait_for(|s| s.polls >= 1))
+                .await,
+            Ok(Ok(_))
+        )
+    }
 }
 
 /// A running lab.
@@ -361,7 +459,7 @@ impl Lab {
         .await
         .map_err(LabError::Directory)?;
         let agents = if opts.agents {
-            start_agents(
+            agent_handles(
                 &domains,
                 &endpoints,
                 &cloud,
@@ -374,12 +472,26 @@ impl Lab {
                 opts.agent_tuning,
                 &opts.net,
                 &stop,
-                &mut tasks,
             )
-            .await?
         } else {
             Vec::new()
         };
+        // A deployed lab's agents are healthy at time zero (DESIGN §8); an undeployed lab's wait
+        // to be installed (the tutorial starts them).
+        if spec.deployed {
+            for a in &agents {
+                a.start();
+            }
+            for a in &agents {
+                let limit = Duration::from_secs(AGENT_READY_SECS).mul_f64(clock.scale());
+                if !a.ready(limit).await {
+                    return Err(LabError::Directory(format!(
+                        "an agent of {} did not register and poll within {AGENT_READY_SECS} s",
+                        a.domain
+                    )));
+                }
+            }
+        }
         let core: Arc<dyn LabControl> = Arc::new(Core {
             clock: clock.clone(),
             domains: domains.clone(),
@@ -562,7 +674,7 @@ impl Lab {
                 .agents
                 .iter()
                 .filter_map(|a| {
-                    let s = a.status.borrow();
+                    let s = a.status();
                     Some(ReadyAgent {
                         id: s.agent_id?.to_string(),
                         domain: a.domain.clone(),
@@ -577,6 +689,9 @@ impl Lab {
     /// Stops every listener and connection, saves the clock and closes the store.
     pub async fn stop(self) {
         self.stop.cancel();
+        for a in &self.agents {
+            a.stop().await;
+        }
         for r in &self.runners {
             r.join().await;
         }
@@ -619,10 +734,9 @@ async fn commit_meta(store: &Arc<dyn Store>, meta: Vec<(String, String)>) -> Res
 /// How long (real time) the lab waits for each agent's registration and first poll.
 const AGENT_READY_SECS: u64 = 30;
 
-/// Starts each domain's in-process agents against the cloud just started and waits until every
-/// one is registered and has completed a poll (DESIGN §8: healthy at time zero).
+/// Each domain's in-process agents, configured against the cloud just started; none runs yet.
 #[allow(clippy::too_many_arguments)]
-async fn start_agents(
+fn agent_handles(
     domains: &[BuiltDomain],
     endpoints: &[DcEndpoint],
     cloud: &crate::cloud::CloudRun,
@@ -635,8 +749,7 @@ async fn start_agents(
     tuning: AgentTuning,
     net: &AnyNet,
     stop: &CancellationToken,
-    tasks: &mut Vec<JoinHandle<()>>,
-) -> Result<Vec<AgentRun>, LabError> {
+) -> Vec<AgentRun> {
     use crate::spec::Engine;
     let mut runs = Vec::new();
     for d in domains {
@@ -691,36 +804,23 @@ async fn start_agents(
                 dir.join("events")
                     .join(format!("agent-{}-{index}.jsonl", d.spec.dns)),
             );
-            let (tx, rx) = tokio::sync::watch::channel(agent::AgentStatus::default());
-            let (clock, stop, domain, net) =
-                (clock.clone(), stop.clone(), d.spec.dns.clone(), net.clone());
-            tasks.push(tokio::spawn(async move {
-                if let Err(e) = agent::run(net, config, clock, stop, tx).await {
-                    tracing::error!(%domain, index, error = %e, "agent stopped");
-                }
-            }));
+            let (_, rx) = tokio::sync::watch::channel(agent::AgentStatus::default());
             runs.push(AgentRun {
                 domain: d.spec.dns.clone(),
                 engine: d.spec.engine,
-                status: rx,
+                index,
+                config,
+                net: net.clone(),
+                clock: clock.clone(),
+                lab_stop: stop.clone(),
+                slot: Arc::new(std::sync::Mutex::new(AgentSlot {
+                    status: rx,
+                    run: None,
+                })),
             });
         }
     }
-    for a in &mut runs {
-        let ready = clock
-            .timeout(
-                Duration::from_secs(AGENT_READY_SECS).mul_f64(clock.scale()),
-                a.status.wait_for(|s| s.polls >= 1),
-            )
-            .await;
-        if !matches!(ready, Ok(Ok(_))) {
-            return Err(LabError::Directory(format!(
-                "an agent of {} did not register and poll within {AGENT_READY_SECS} s",
-                a.domain
-            )));
-        }
-    }
-    Ok(runs)
+    runs
 }
 
 #[cfg(test)]

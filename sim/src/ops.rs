@@ -28,14 +28,9 @@ impl Ended {
 
     fn refused(status: u16, body: &[u8]) -> Ended {
         let v: Value = serde_json::from_slice(body).unwrap_or_default();
-        let code = v["error"]["code"]
-            .as_str()
-            .or_else(|| v["error"].as_str())
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("HTTP {status}"));
         Ended {
             status: "refused".into(),
-            code: Some(code),
+            code: Some(code_of(&v["error"]).unwrap_or_else(|| format!("HTTP {status}"))),
         }
     }
 
@@ -43,6 +38,22 @@ impl Ended {
     pub fn succeeded(&self) -> bool {
         self.status == "succeeded"
     }
+}
+
+/// The code a refusal shows: the user-facing `SSPR_00xx` its message names (Graph's errors put
+/// it there), else the error code (Graph's `error.code`, or the portal's `error`).
+fn code_of(error: &Value) -> Option<String> {
+    let in_message = error["message"].as_str().and_then(|m| {
+        m.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .find(|w| w.starts_with("SSPR_"))
+            .map(str::to_string)
+    });
+    in_message.or_else(|| {
+        error["code"]
+            .as_str()
+            .or_else(|| error.as_str())
+            .map(str::to_string)
+    })
 }
 
 /// Who acts: the target themself (with their current password, for changes) or an admin.
@@ -141,7 +152,7 @@ pub async fn perform(
                 return Ok(if v["status"] == "refused" {
                     Ended {
                         status: "refused".into(),
-                        code: v["error"]["code"].as_str().map(str::to_string),
+                        code: code_of(&v["error"]),
                     }
                 } else {
                     Ended::of(&v)

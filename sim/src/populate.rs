@@ -66,7 +66,7 @@ pub async fn build(
                 let names: Vec<String> = d.dcs.iter().map(|x| x.name.clone()).collect();
                 pdc.write(|txn| {
                     let wk = bootstrap::fresh_domain(txn, &d.policy, &creds.admin, &names)?;
-                    populate(txn, &wk, d, creds)
+                    populate(txn, &wk, d, creds, spec.deployed)
                 })
                 .await
                 .map_err(|e| format!("building {}: {e}", d.dns))?;
@@ -130,6 +130,7 @@ fn populate(
     wk: &WellKnown,
     d: &DomainSpec,
     creds: &Credentials,
+    deployed: bool,
 ) -> Result<(), DirError> {
     let k = known();
     let text = |s: &str| Value::Text(s.into());
@@ -254,7 +255,11 @@ fn populate(
         }
         _ => return Err(DirError::Other("service account has no SID".into())),
     };
-    fake_ad::security::grant(txn, wk.head, &fake_ad::security::writeback_aces(&svc_sid))?;
+    // Deployed: the sync account already holds the writeback rights on the root (facts §3.1);
+    // undeployed, `agent permissions` grants them.
+    if deployed {
+        fake_ad::security::grant(txn, wk.head, &fake_ad::security::writeback_aces(&svc_sid))?;
+    }
     for id in protect {
         fake_ad::security::protect(txn, id)?;
     }

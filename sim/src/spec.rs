@@ -20,6 +20,19 @@ pub struct LabSpec {
     /// The directory's background timers.
     #[serde(default)]
     pub timers: TimersSpec,
+    /// Whether writeback is deployed at start (DESIGN §7): the sync accounts hold the writeback
+    /// rights, the three on-premises integration options and the cloud sync flags are on, and the
+    /// agents run. `false` is the tutorial's start: its steps deploy it.
+    #[serde(default = "deployed", skip_serializing_if = "is_deployed")]
+    pub deployed: bool,
+}
+
+fn deployed() -> bool {
+    true
+}
+
+fn is_deployed(d: &bool) -> bool {
+    *d
 }
 
 /// The directory's background work: the descriptor propagator and SDProp.
