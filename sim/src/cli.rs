@@ -30,6 +30,16 @@ pub enum Command {
     /// The writeback agent's configuration commands.
     #[command(subcommand)]
     Agent(AgentCommand),
+    /// Compare two runs: each a run id in the --history file (or `last`) or a report.json.
+    Compare {
+        /// The first run: a run id, `last`, or a report.json path.
+        a: String,
+        /// The second run, likewise.
+        b: String,
+        /// The run history (SQLite) that run ids refer to.
+        #[arg(long)]
+        history: Option<PathBuf>,
+    },
 }
 
 /// `sspr-lab agent`.
@@ -287,6 +297,9 @@ pub enum CliError {
     /// `agent run` failed.
     #[error(transparent)]
     AgentRun(#[from] crate::agent_cmd::AgentRunError),
+    /// A report or the run history could not be read or written.
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
 }
 
 fn scenario(name: Option<&str>) -> Result<crate::LabSpec, CliError> {
@@ -418,6 +431,13 @@ pub async fn run(cmd: Command) -> Result<(), CliError> {
                 serde_json::to_value(g.map_err(|e| CliError::Usage(e.to_string()))?)
             };
             print(out.unwrap_or_default())
+        }
+        Command::Compare { a, b, history } => {
+            print!(
+                "{}",
+                crate::report::compare::compare_cmd(&a, &b, history.as_deref())?
+            );
+            Ok(())
         }
         Command::Sdprop(a) => {
             let client = ControlClient::from_ready_file(&a.lab)?;

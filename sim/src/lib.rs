@@ -17,6 +17,7 @@ pub mod ldif_cmd;
 pub mod ops;
 pub mod populate;
 pub mod ready;
+pub mod report;
 pub mod serve;
 pub mod simulate;
 pub mod spec;
