@@ -30,6 +30,9 @@ pub enum Command {
     /// The writeback agent's configuration commands.
     #[command(subcommand)]
     Agent(AgentCommand),
+    /// The built-in scenarios: list them, or print one's TOML.
+    #[command(subcommand)]
+    Scenarios(crate::scenario::cli::ScenariosCommand),
     /// Compare two runs: each a run id in the --history file (or `last`) or a report.json.
     Compare {
         /// The first run: a run id, `last`, or a report.json path.
@@ -297,6 +300,9 @@ pub enum CliError {
     /// `agent run` failed.
     #[error(transparent)]
     AgentRun(#[from] crate::agent_cmd::AgentRunError),
+    /// A scenario could not be loaded.
+    #[error(transparent)]
+    Scenario(#[from] crate::scenario::ScenarioError),
     /// A report or the run history could not be read or written.
     #[error(transparent)]
     Report(#[from] crate::report::ReportError),
@@ -348,6 +354,7 @@ pub async fn run(cmd: Command) -> Result<(), CliError> {
             print(client.call("POST", "/gpupdate", Some(body)).await?)
         }
         Command::Dc(c) => print(dc(c).await?),
+        Command::Scenarios(c) => Ok(crate::scenario::cli::run(c)?),
         Command::Agent(AgentCommand::Run(a)) => Ok(crate::agent_cmd::run(a).await?),
         Command::Agent(AgentCommand::Writeback { action, lab, admin }) => {
             let ready = crate::ReadyFile::read(&lab.lab)

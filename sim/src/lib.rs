@@ -18,6 +18,7 @@ pub mod ops;
 pub mod populate;
 pub mod ready;
 pub mod report;
+pub mod scenario;
 pub mod serve;
 pub mod simulate;
 pub mod spec;
