@@ -12,20 +12,25 @@ struct Cli {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    // ldap3_proto logs undecodable messages with their bytes, which could hold a password:
-    // its logs stay off whatever RUST_LOG says.
+    let cli = Cli::parse();
+    // With no subcommand, the product's main job: the tutorial on the simulated lab (DESIGN §1).
+    let command = cli
+        .command
+        .unwrap_or(sim::cli::Command::Run(sim::cli::default_run()));
+    // A simulated run reports through its own output; the servers log what they do.
+    let quiet = matches!(
+        command,
+        sim::cli::Command::Run(_) | sim::cli::Command::Demo(_)
+    );
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(if quiet { "warn" } else { "info" }))
+        // ldap3_proto logs undecodable messages with their bytes, which could hold a password:
+        // its logs stay off whatever RUST_LOG says.
         .add_directive("ldap3_proto=off".parse().expect("a valid directive"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
-    // Until the simulation lab exists, no subcommand serves the default lab.
-    let command = cli
-        .command
-        .unwrap_or(sim::cli::Command::Serve(sim::cli::ServeArgs::default()));
     match sim::cli::run(command).await.map_err(anyhow::Error::from) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -148,6 +148,27 @@ pub fn add_member(txn: &mut Txn, group: EntryId, member: EntryId) -> Result<(), 
         .map_err(|_| DirError::Other("member update".into()))
 }
 
+/// Adds `members` to `group`'s member attribute in one write (populating big groups).
+pub fn add_members(txn: &mut Txn, group: EntryId, members: &[EntryId]) -> Result<(), DirError> {
+    let mut g = (**txn.dit.get(group).expect("group exists")).clone();
+    let mut vals = g.get(known().member).to_vec();
+    let mut seen: std::collections::BTreeSet<EntryId> = vals
+        .iter()
+        .filter_map(|v| match v {
+            Value::Dn(id) => Some(*id),
+            _ => None,
+        })
+        .collect();
+    for m in members {
+        if seen.insert(*m) {
+            vals.push(Value::Dn(*m));
+        }
+    }
+    g.set(known().member, vals);
+    txn.put(g)
+        .map_err(|_| DirError::Other("member update".into()))
+}
+
 /// The well-known ids a fresh domain hands back to whoever populates it further.
 #[derive(Clone, Copy, Debug)]
 pub struct WellKnown {

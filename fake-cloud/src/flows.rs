@@ -273,7 +273,23 @@ impl Flows {
         password: &str,
         result: Option<wire::types::JobResult>,
     ) {
+        // With EnforceCloudPasswordPolicyForPasswordSyncedUsers, the cloud copy must also meet
+        // the fixed rules once AD took it: if not, AD has the password and the cloud does not
+        // (OnPremisesSuccessCloudFailure, facts §5.4 and scenario 37).
+        let composition_after = matches!(
+            decision::decide(op, inputs).checks,
+            decision::PasswordChecks::BannedThenWriteback {
+                composition_after: true
+            }
+        );
         let completion = match result.as_ref().map(|r| r.outcome) {
+            Some(Outcome::Succeeded)
+                if composition_after
+                    && op != Operation::SelfServiceUnlockOnly
+                    && CloudPolicy::check_composition(password).is_err() =>
+            {
+                Completion::CloudWriteFailed
+            }
             Some(Outcome::Succeeded) => Completion::Succeeded,
             Some(o) => Completion::OnPremisesFailed(on_premises_failure(o)),
             None => Completion::OnPremisesFailed(OnPremisesFailure::NoAnswer),
@@ -285,6 +301,14 @@ impl Flows {
             self.store_password(op, target, password, must_change);
             self.tenant
                 .update_operation(opn, OpStatus::Succeeded, None, None);
+        } else if completion == Completion::CloudWriteFailed {
+            // The person is told it worked and to wait; the cloud keeps the old password.
+            self.tenant.update_operation(
+                opn,
+                OpStatus::Succeeded,
+                d.user_code.map(|c| c.as_str().to_string()),
+                None,
+            );
         } else {
             self.tenant.update_operation(
                 opn,

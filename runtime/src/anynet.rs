@@ -28,6 +28,15 @@ impl Default for AnyNet {
 }
 
 impl AnyNet {
+    /// This network as seen from host `name` (the in-memory network's latencies and names; the
+    /// real one is unchanged).
+    pub fn as_host(&self, name: &str) -> AnyNet {
+        match self {
+            AnyNet::Tokio(n) => AnyNet::Tokio(*n),
+            AnyNet::Mem(m) => AnyNet::Mem(m.as_host(name)),
+        }
+    }
+
     /// Whether this is the in-memory network.
     pub fn is_simulated(&self) -> bool {
         matches!(self, AnyNet::Mem(_))

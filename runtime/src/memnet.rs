@@ -4,13 +4,20 @@
 //!
 //! Faults: [`MemNet::set_down`] refuses new connections to an address's host (all its ports), as a
 //! crashed or partitioned host does; a listener dropped (a stopped DC) refuses too.
+//!
+//! Latency: each clone may carry a host name ([`MemNet::as_host`]); listeners take the name of the
+//! clone that bound them. With [`MemNet::set_latency`], a connection from host A to host B delays
+//! every byte by the function's one-way delay for (A, B), in each direction, in order, on tokio's
+//! clock (virtual in simulate mode).
+#![allow(clippy::disallowed_methods)] // delays run on tokio's clock, the lab clock's base here
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use tokio::io::DuplexStream;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::sync::mpsc;
 
 use crate::net::{Listener, Network};
@@ -23,11 +30,24 @@ const FIRST_PORT: u16 = 20000;
 
 type Accepted = (DuplexStream, SocketAddr);
 
-#[derive(Debug, Default)]
+/// The one-way delay from one named host to another.
+pub type LatencyFn = Arc<dyn Fn(&str, &str) -> Duration + Send + Sync>;
+
+#[derive(Default)]
 struct Inner {
-    listeners: BTreeMap<SocketAddr, mpsc::UnboundedSender<Accepted>>,
+    listeners: BTreeMap<SocketAddr, (mpsc::UnboundedSender<Accepted>, Arc<str>)>,
     down: BTreeSet<IpAddr>,
     next_port: u16,
+    latency: Option<LatencyFn>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inner")
+            .field("listeners", &self.listeners.len())
+            .field("down", &self.down)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Inner {
@@ -45,12 +65,30 @@ impl Inner {
 #[derive(Clone, Debug, Default)]
 pub struct MemNet {
     inner: Arc<Mutex<Inner>>,
+    host: Option<Arc<str>>,
 }
 
 impl MemNet {
     /// An empty network.
     pub fn new() -> MemNet {
         MemNet::default()
+    }
+
+    /// This network as seen from host `name`: its connections and listeners carry the name.
+    pub fn as_host(&self, name: &str) -> MemNet {
+        MemNet {
+            inner: self.inner.clone(),
+            host: Some(name.into()),
+        }
+    }
+
+    /// Sets the one-way delay of every connection made from now on (None: instant).
+    pub fn set_latency(&self, f: Option<LatencyFn>) {
+        self.inner.lock().expect("memnet lock").latency = f;
+    }
+
+    fn name(&self) -> Arc<str> {
+        self.host.clone().unwrap_or_else(|| "driver".into())
     }
 
     /// Takes host `ip` down (new connections to it are refused) or brings it back.
@@ -123,7 +161,7 @@ impl Network for MemNet {
                 format!("{addr} is in use"),
             ));
         }
-        i.listeners.insert(addr, tx);
+        i.listeners.insert(addr, (tx, self.name()));
         drop(i);
         Ok(MemListener {
             addr,
@@ -139,15 +177,67 @@ impl Network for MemNet {
         if i.down.contains(&addr.ip()) {
             return Err(refused());
         }
-        let Some(tx) = i.listeners.get(&addr).cloned() else {
+        let Some((tx, to)) = i.listeners.get(&addr).cloned() else {
             return Err(refused());
         };
+        let delay = i
+            .latency
+            .as_ref()
+            .map(|f| f(&self.name(), &to))
+            .unwrap_or_default();
         let peer = SocketAddr::new(addr.ip(), i.port());
         drop(i);
-        let (client, server) = tokio::io::duplex(PIPE_BYTES);
+        let (client, server) = if delay.is_zero() {
+            tokio::io::duplex(PIPE_BYTES)
+        } else {
+            delayed_pair(delay)
+        };
         tx.send((server, peer)).map_err(|_| refused())?;
         Ok(client)
     }
+}
+
+/// A connection whose bytes take `delay` to cross, each way: two pipes joined by forwarders.
+fn delayed_pair(delay: Duration) -> (DuplexStream, DuplexStream) {
+    let (client, near) = tokio::io::duplex(PIPE_BYTES);
+    let (far, server) = tokio::io::duplex(PIPE_BYTES);
+    let (near_r, near_w) = tokio::io::split(near);
+    let (far_r, far_w) = tokio::io::split(far);
+    tokio::spawn(forward(near_r, far_w, delay));
+    tokio::spawn(forward(far_r, near_w, delay));
+    (client, server)
+}
+
+/// Copies `r` to `w`, each chunk written `delay` after it was read, in order.
+async fn forward<R, W>(mut r: R, mut w: W, delay: Duration)
+where
+    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+    W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (tx, mut rx) = mpsc::unbounded_channel::<(tokio::time::Instant, Vec<u8>)>();
+    let writer = tokio::spawn(async move {
+        while let Some((at, bytes)) = rx.recv().await {
+            tokio::time::sleep_until(at).await;
+            if w.write_all(&bytes).await.is_err() {
+                return;
+            }
+        }
+        let _ = w.shutdown().await;
+    });
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        match r.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let at = tokio::time::Instant::now() + delay;
+                if tx.send((at, buf[..n].to_vec())).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    drop(tx);
+    let _ = writer.await;
 }
 
 #[cfg(test)]
@@ -192,5 +282,39 @@ mod tests {
             io::ErrorKind::ConnectionRefused
         );
         assert!(net.listening().is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_link_delays_each_way() {
+        let net = MemNet::new();
+        net.set_latency(Some(Arc::new(|from: &str, to: &str| {
+            if (from, to) == ("agent", "dc") {
+                Duration::from_millis(25)
+            } else {
+                Duration::ZERO
+            }
+        })));
+        let mut l = net
+            .as_host("dc")
+            .bind("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let addr = l.local_addr().unwrap();
+        let agent = net.as_host("agent");
+        let t0 = tokio::time::Instant::now();
+        let client = tokio::spawn(async move {
+            let mut c = agent.connect(addr).await.unwrap();
+            c.write_all(b"ping").await.unwrap();
+            let mut back = [0u8; 4];
+            c.read_exact(&mut back).await.unwrap();
+            back
+        });
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = [0u8; 4];
+        s.read_exact(&mut buf).await.unwrap();
+        assert_eq!(t0.elapsed(), Duration::from_millis(25));
+        s.write_all(b"pong").await.unwrap();
+        assert_eq!(&client.await.unwrap(), b"pong");
+        assert_eq!(t0.elapsed(), Duration::from_millis(50));
     }
 }

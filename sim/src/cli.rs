@@ -9,9 +9,23 @@ use crate::control_client::ControlClient;
 use crate::lab::LabOptions;
 use crate::{Credentials, default_lab};
 
+/// `run tutorial`, what `sspr-lab` with no subcommand does.
+pub fn default_run() -> crate::run_cmd::RunArgs {
+    crate::run_cmd::RunArgs {
+        scenario: "tutorial".into(),
+        seed: None,
+        out: None,
+        history: None,
+    }
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Play a scenario on the simulated lab and print its report (default: the tutorial).
+    Run(crate::run_cmd::RunArgs),
+    /// Play a scenario and narrate it step by step.
+    Demo(crate::run_cmd::DemoArgs),
     /// Serve a lab on loopback sockets until SIGINT/SIGTERM (the default lab if no scenario).
     Serve(ServeArgs),
     /// Export or import a domain as LDIF.
@@ -300,6 +314,9 @@ pub enum CliError {
     /// `agent run` failed.
     #[error(transparent)]
     AgentRun(#[from] crate::agent_cmd::AgentRunError),
+    /// `run` or `demo` failed.
+    #[error(transparent)]
+    RunCmd(#[from] crate::run_cmd::RunCmdError),
     /// A scenario could not be loaded.
     #[error(transparent)]
     Scenario(#[from] crate::scenario::ScenarioError),
@@ -355,6 +372,8 @@ pub async fn run(cmd: Command) -> Result<(), CliError> {
         }
         Command::Dc(c) => print(dc(c).await?),
         Command::Scenarios(c) => Ok(crate::scenario::cli::run(c)?),
+        Command::Run(a) => Ok(tokio::task::block_in_place(|| crate::run_cmd::run(a))?),
+        Command::Demo(a) => Ok(tokio::task::block_in_place(|| crate::run_cmd::demo(a))?),
         Command::Agent(AgentCommand::Run(a)) => Ok(crate::agent_cmd::run(a).await?),
         Command::Agent(AgentCommand::Writeback { action, lab, admin }) => {
             let ready = crate::ReadyFile::read(&lab.lab)

@@ -40,6 +40,8 @@ pub struct LabClient {
     clock: Clock,
     tenant: String,
     dcs: Vec<(String, String, String, std::net::SocketAddr)>,
+    /// Idle keep-alive connections to the cloud, reused by later calls.
+    idle: std::sync::Arc<std::sync::Mutex<Vec<Conn>>>,
 }
 
 /// An HTTP answer: status, headers, body.
@@ -78,11 +80,28 @@ impl LabClient {
                     )
                 })
                 .collect(),
+            idle: Default::default(),
         })
     }
 
+    /// An open connection to the cloud: an idle one, else a new one.
     async fn conn(&self) -> Result<Conn, ClientError> {
-        Ok(self.https.connect(&self.cloud).await?)
+        loop {
+            let c = self.idle.lock().expect("idle lock").pop();
+            match c {
+                Some(c) if c.is_open() => return Ok(c),
+                Some(_) => continue,
+                None => return Ok(self.https.connect(&self.cloud).await?),
+            }
+        }
+    }
+
+    /// Gives a connection back for reuse (a few are kept).
+    fn put(&self, c: Conn) {
+        let mut idle = self.idle.lock().expect("idle lock");
+        if c.is_open() && idle.len() < 64 {
+            idle.push(c);
+        }
     }
 
     /// One HTTPS call to the cloud; `body` is JSON when given.
@@ -99,15 +118,18 @@ impl LabClient {
             SecretString::from(format!("Bearer {}", t.expose_secret()))
         });
         let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-        Ok(c.exchange(
-            method,
-            path,
-            bearer.as_ref(),
-            "application/json",
-            bytes,
-            None,
-        )
-        .await?)
+        let answer = c
+            .exchange(
+                method,
+                path,
+                bearer.as_ref(),
+                "application/json",
+                bytes,
+                None,
+            )
+            .await?;
+        self.put(c);
+        Ok(answer)
     }
 
     /// A delegated token for `user` by ROPC; `Err` carries the AADSTS answer.
@@ -118,11 +140,13 @@ impl LabClient {
     ) -> Result<SecretString, ClientError> {
         let mut c = self.conn().await?;
         let path = format!("/{}/oauth2/v2.0/token", self.tenant);
-        Ok(agent::relay::ropc_token(&mut c, &path, user, password).await?)
+        let token = agent::relay::ropc_token(&mut c, &path, user, password).await;
+        self.put(c);
+        Ok(token?)
     }
 
-    /// Graph resetPassword of `user` by `token`'s admin; polls the operation (every virtual
-    /// second) until it ends and returns its last JSON, or the refusal's status and body.
+    /// Graph resetPassword of `user` by `token`'s admin; polls the operation (every 200
+    /// ms of lab time) until it ends and returns its last JSON, or the refusal's status and body.
     pub async fn graph_reset(
         &self,
         token: &SecretString,
@@ -151,21 +175,21 @@ impl LabClient {
         self.poll(&path, Some(token)).await
     }
 
-    /// GETs `path` every virtual second until its `status` is `succeeded` or `failed` (at most
+    /// GETs `path` every 200 ms of lab time until its `status` is `succeeded` or `failed` (at most
     /// five virtual minutes).
     pub async fn poll(
         &self,
         path: &str,
         token: Option<&SecretString>,
     ) -> Result<Value, ClientError> {
-        for _ in 0..300 {
+        for _ in 0..1500 {
             let (status, _, body) = self.call("GET", path, token, None).await?;
             let v: Value = serde_json::from_slice(&body)
                 .map_err(|e| ClientError::Unexpected(format!("GET {path}: {status}: {e}")))?;
             if matches!(v["status"].as_str(), Some("succeeded" | "failed")) {
                 return Ok(v);
             }
-            self.clock.sleep(Duration::from_secs(1)).await;
+            self.clock.sleep(Duration::from_millis(200)).await;
         }
         Err(ClientError::Unexpected(format!("{path} never ended")))
     }

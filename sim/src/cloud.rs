@@ -142,23 +142,26 @@ pub async fn start(
                 _ => return Err(format!("{} has no objectGUID", u.sam)),
             };
             let roles: RoleSet = u.cloud_roles.iter().filter_map(|r| role(r)).collect();
-            let id = tenant
-                .add_user(NewUser {
-                    upn: format!("{}@{}", u.sam, d.spec.dns),
-                    given: u.given.clone(),
-                    surname: u.surname.clone(),
-                    password: creds.user.clone(),
-                    roles,
-                    source: UserSource::Synced(SyncedLink {
-                        domain: d.spec.dns.clone(),
-                        dn: dit.dn(id),
-                        anchor,
-                        sam: u.sam.clone(),
-                        engine,
-                        in_scope: true,
-                    }),
-                })
-                .map_err(|e| e.to_string())?;
+            let id =
+                tenant
+                    .add_user(NewUser {
+                        upn: format!("{}@{}", u.sam, d.spec.dns),
+                        given: u.given.clone(),
+                        surname: u.surname.clone(),
+                        password: creds.user.clone(),
+                        roles,
+                        source: UserSource::Synced(SyncedLink {
+                            domain: d.spec.dns.clone(),
+                            dn: dit.dn(id),
+                            anchor,
+                            sam: u.sam.clone(),
+                            engine,
+                            in_scope: !spec.tenant.out_of_scope.iter().any(|o| {
+                                o.eq_ignore_ascii_case(&format!("{}@{}", u.sam, d.spec.dns))
+                            }),
+                        }),
+                    })
+                    .map_err(|e| e.to_string())?;
             // An on-premises password that is expired, or must change at creation, must be
             // changed at the next cloud sign-in too (the forced change flow).
             if u.states
@@ -210,7 +213,13 @@ pub async fn start(
     let flows = Arc::new(Flows {
         tenant: tenant.clone(),
         relay: relay.clone(),
-        policy: CloudPolicy::new(&spec.tenant.name),
+        policy: if spec.tenant.banned.is_empty() {
+            CloudPolicy::new(&spec.tenant.name)
+        } else {
+            CloudPolicy::new(&spec.tenant.name)
+                .with_custom_list(&spec.tenant.banned, true)
+                .map_err(|e| format!("tenant.banned: {e}"))?
+        },
     });
     let cloud = Arc::new(Cloud::new(flows, tokens, &https_base, seed));
     let app = router(cloud.clone());

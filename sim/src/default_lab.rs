@@ -6,7 +6,8 @@ use fake_ad::bootstrap::Policy;
 use crate::spec::*;
 
 /// The teaching users (DESIGN §7): what each shows is in the README.
-fn teaching_users() -> Vec<UserSpec> {
+/// The teaching users of DESIGN §7, the same in every domain.
+pub fn teaching_users() -> Vec<UserSpec> {
     let user = |sam: &str,
                 given: &str,
                 surname: &str,
@@ -66,6 +67,7 @@ fn domain(dns: &str, netbios: &str, engine: Engine, dcs: &[&str], agents: u32) -
         ous: vec!["Staff".into()],
         users: teaching_users(),
         agents,
+        writeback_aces: None,
     }
 }
 
@@ -75,6 +77,8 @@ pub fn default_lab() -> LabSpec {
         name: "default".into(),
         tenant: TenantSpec {
             name: "contoso.onmicrosoft.example".into(),
+            banned: Vec::new(),
+            out_of_scope: Vec::new(),
         },
         start: None,
         timers: Default::default(),

@@ -163,7 +163,6 @@ pub struct AgentRun {
     pub engine: crate::spec::Engine,
     /// Which agent of the domain it is.
     pub index: u32,
-    config: agent::AgentConfig,
     net: AnyNet,
     clock: Clock,
     lab_stop: CancellationToken,
@@ -171,6 +170,7 @@ pub struct AgentRun {
 }
 
 struct AgentSlot {
+    config: agent::AgentConfig,
     status: tokio::sync::watch::Receiver<agent::AgentStatus>,
     run: Option<(CancellationToken, JoinHandle<()>)>,
 }
@@ -217,7 +217,7 @@ impl AgentRun {
         let stop = self.lab_stop.child_token();
         let (net, config, clock, token) = (
             self.net.clone(),
-            self.config.clone(),
+            slot.config.clone(),
             self.clock.clone(),
             stop.clone(),
         );
@@ -229,6 +229,11 @@ impl AgentRun {
         });
         slot.status = rx;
         slot.run = Some((stop, handle));
+    }
+
+    /// Changes its configuration for its next start (a running agent keeps the old one).
+    pub fn configure(&self, f: impl FnOnce(&mut agent::AgentConfig)) {
+        f(&mut self.slot.lock().expect("agent lock").config);
     }
 
     /// Stops it gracefully: it finishes the jobs in hand.
@@ -289,6 +294,7 @@ pub struct Lab {
     pub cloud: crate::cloud::CloudRun,
     /// The in-process writeback agents.
     pub agents: Vec<AgentRun>,
+    core: Arc<dyn LabControl>,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -422,7 +428,7 @@ impl Lab {
                 let tls = ca.server_config(std::slice::from_ref(&dc.host))?;
                 let (ldap, ldaps) = (next_addr(), next_addr());
                 let r = DcRunner::bind(
-                    &opts.net,
+                    &opts.net.as_host(&format!("{}/{}", d.spec.dns, dc.name)),
                     &d.spec.dns,
                     dc.clone(),
                     tls,
@@ -450,7 +456,7 @@ impl Lab {
             opts.state.as_deref(),
             store.clone(),
             &ca,
-            &opts.net,
+            &opts.net.as_host("cloud"),
             SocketAddr::from(([127, 0, 0, 1], opts.http_port.unwrap_or(0))),
             SocketAddr::from(([127, 0, 0, 1], opts.https_port.unwrap_or(0))),
             &stop,
@@ -500,6 +506,7 @@ impl Lab {
         let caddr = SocketAddr::from(([127, 0, 0, 1], opts.control_port.unwrap_or(0)));
         let mut cl = opts
             .net
+            .as_host("control")
             .bind(caddr)
             .await
             .map_err(|source| LabError::Bind {
@@ -510,7 +517,7 @@ impl Lab {
             addr: caddr,
             source,
         })?;
-        let router = crate::control::router(core);
+        let router = crate::control::router(core.clone());
         let cstop = stop.clone();
         tasks.push(tokio::spawn(async move {
             loop {
@@ -589,8 +596,14 @@ impl Lab {
             runners,
             cloud,
             agents,
+            core,
             _tmp: tmp,
         })
+    }
+
+    /// The lab's control surface in-process (what the control API serves; the timeline uses it).
+    pub fn control(&self) -> Arc<dyn LabControl> {
+        self.core.clone()
     }
 
     /// Moves the lab clock forward by `d` and applies every replication delivery that became due,
@@ -809,11 +822,11 @@ fn agent_handles(
                 domain: d.spec.dns.clone(),
                 engine: d.spec.engine,
                 index,
-                config,
-                net: net.clone(),
+                net: net.as_host(&format!("{}/agent{}", d.spec.dns, index + 1)),
                 clock: clock.clone(),
                 lab_stop: stop.clone(),
                 slot: Arc::new(std::sync::Mutex::new(AgentSlot {
+                    config,
                     status: rx,
                     run: None,
                 })),

@@ -18,6 +18,8 @@ pub mod ops;
 pub mod populate;
 pub mod ready;
 pub mod report;
+pub mod run_cmd;
+pub mod runner;
 pub mod scenario;
 pub mod serve;
 pub mod simulate;

@@ -16,6 +16,9 @@ pub struct Ended {
     pub status: String,
     /// The user-facing code or error code, if any (e.g. `SSPR_0029`).
     pub code: Option<String>,
+    /// The cloud's operation id, when one was made (join it to the relay job through
+    /// `Tenant::operation`).
+    pub operation: Option<String>,
 }
 
 impl Ended {
@@ -23,6 +26,7 @@ impl Ended {
         Ended {
             status: v["status"].as_str().unwrap_or("failed").to_string(),
             code: v["statusDetail"].as_str().map(str::to_string),
+            operation: v["id"].as_str().map(str::to_string),
         }
     }
 
@@ -31,6 +35,7 @@ impl Ended {
         Ended {
             status: "refused".into(),
             code: Some(code_of(&v["error"]).unwrap_or_else(|| format!("HTTP {status}"))),
+            operation: None,
         }
     }
 
@@ -127,6 +132,7 @@ pub async fn perform(
                 Ended {
                     status: "succeeded".into(),
                     code: None,
+                    operation: None,
                 }
             } else {
                 Ended::refused(status, &b)
@@ -153,6 +159,7 @@ pub async fn perform(
                     Ended {
                         status: "refused".into(),
                         code: code_of(&v["error"]),
+                        operation: None,
                     }
                 } else {
                     Ended::of(&v)
@@ -175,6 +182,7 @@ pub async fn perform(
                     Ended {
                         status: "succeeded".into(),
                         code: None,
+                        operation: None,
                     }
                 } else {
                     Ended::refused(status, &b)
@@ -208,6 +216,7 @@ fn token_refused(e: ClientError) -> Ended {
     Ended {
         status: "refused".into(),
         code: Some(code),
+        operation: None,
     }
 }
 
@@ -226,7 +235,9 @@ async fn follow(
     let path = v["status"]
         .as_str()
         .ok_or_else(|| ClientError::Unexpected(format!("a 202 without a status path: {v}")))?;
-    Ok(Ended::of(&c.poll(path, token).await?))
+    let mut ended = Ended::of(&c.poll(path, token).await?);
+    ended.operation = v["operation"].as_str().map(str::to_string);
+    Ok(ended)
 }
 
 /// The SSPR portal: identify, a code to the lab mailbox, verify, then reset or unlock.

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use fake_ad::Store;
-use fake_ad::bootstrap::{self, WellKnown, add_member, make, set_password};
+use fake_ad::bootstrap::{self, WellKnown, add_members, make, set_password};
 use fake_ad::domain::{Domain, Txn};
 use fake_ad::error::DirError;
 use fake_ad::ops::uac;
@@ -66,7 +66,13 @@ pub async fn build(
                 let names: Vec<String> = d.dcs.iter().map(|x| x.name.clone()).collect();
                 pdc.write(|txn| {
                     let wk = bootstrap::fresh_domain(txn, &d.policy, &creds.admin, &names)?;
-                    populate(txn, &wk, d, creds, spec.deployed)
+                    populate(
+                        txn,
+                        &wk,
+                        d,
+                        creds,
+                        d.writeback_aces.unwrap_or(spec.deployed),
+                    )
                 })
                 .await
                 .map_err(|e| format!("building {}: {e}", d.dns))?;
@@ -124,6 +130,9 @@ pub async fn build(
 }
 
 const DAY: i64 = 864_000_000_000;
+
+/// groupType of a global security group (ADS_GROUP_TYPE_GLOBAL_GROUP | SECURITY_ENABLED).
+const GLOBAL_SECURITY_GROUP: i64 = -2_147_483_646;
 
 fn populate(
     txn: &mut Txn,
@@ -187,6 +196,29 @@ fn populate(
     set_password(txn, svc, &creds.service)?;
     let max_age = d.policy.max_age_days as i64 * DAY;
     let mut protect = Vec::new();
+    // Groups users name that the domain lacks are made in CN=Users (global security groups).
+    let mut wanted: Vec<&String> = d.users.iter().flat_map(|u| u.groups.iter()).collect();
+    wanted.sort();
+    wanted.dedup();
+    for g in wanted {
+        if txn.dit.by_sam(g).is_none() {
+            make(
+                txn,
+                wk.users,
+                &format!("CN={g}"),
+                "group",
+                vec![
+                    ("sAMAccountName", text(g)),
+                    ("groupType", Value::Int(GLOBAL_SECURITY_GROUP)),
+                ],
+                None,
+            )?;
+        }
+    }
+    let mut members: std::collections::BTreeMap<
+        fake_ad::value::EntryId,
+        Vec<fake_ad::value::EntryId>,
+    > = Default::default();
     for u in &d.users {
         let parent = match &u.ou {
             Some(ou) => *ous
@@ -241,8 +273,11 @@ fn populate(
                 .dit
                 .by_sam(g)
                 .ok_or_else(|| DirError::Other(format!("{}: no group {g} for {}", d.dns, u.sam)))?;
-            add_member(txn, gid, id)?;
+            members.entry(gid).or_default().push(id);
         }
+    }
+    for (gid, ids) in members {
+        add_members(txn, gid, &ids)?;
     }
     // The sync account's writeback rights on the domain root (facts §3.1), inherited to users.
     let svc_sid = match txn

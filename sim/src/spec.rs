@@ -66,6 +66,12 @@ impl Default for TimersSpec {
 pub struct TenantSpec {
     /// Its initial domain, e.g. `contoso.onmicrosoft.example`.
     pub name: String,
+    /// The custom banned password list, enforced (empty: none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub banned: Vec<String>,
+    /// Synced users outside their domain's sync scope, by UPN.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub out_of_scope: Vec<String>,
 }
 
 /// One forest.
@@ -120,6 +126,10 @@ pub struct DomainSpec {
     /// Writeback agents serving the domain (issue [E] starts them).
     #[serde(default)]
     pub agents: u32,
+    /// Whether the sync account holds the writeback rights on the root at build; absent = as
+    /// the lab is deployed or not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writeback_aces: Option<bool>,
 }
 
 /// One DC.
