@@ -27,6 +27,13 @@ async fn main() -> std::process::ExitCode {
         // ldap3_proto logs undecodable messages with their bytes, which could hold a password:
         // its logs stay off whatever RUST_LOG says.
         .add_directive("ldap3_proto=off".parse().expect("a valid directive"));
+    // In a simulated run the agents' events are part of the run (the report explains every
+    // failure); on the terminal they would drown it.
+    let filter = if quiet && std::env::var_os("RUST_LOG").is_none() {
+        filter.add_directive("agent::events=off".parse().expect("a valid directive"))
+    } else {
+        filter
+    };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -82,6 +82,7 @@ pub fn run(a: RunArgs) -> Result<(), RunCmdError> {
     let on_event: Box<dyn Fn(&Event)> = Box::new(move |e| {
         let mut t = t.borrow_mut();
         let at = match e {
+            Event::Begin { at, .. } => *at,
             Event::Step(s) => {
                 t.steps += 1;
                 s.at
@@ -150,12 +151,15 @@ pub fn demo(a: DemoArgs) -> Result<(), RunCmdError> {
     let on_event: Box<dyn Fn(&Event)> = Box::new(move |e| {
         let mut o = o.borrow_mut();
         match e {
-            Event::Step(st) => {
-                if let Some(n) = &st.narration {
-                    let _ = writeln!(o, "\n[{}] {n}", clock(st.at));
-                } else {
-                    let _ = writeln!(o, "\n[{}]", clock(st.at));
+            Event::Begin { at, narration } => match narration {
+                Some(n) => {
+                    let _ = writeln!(o, "\n[{}] {n}", clock(*at));
                 }
+                None => {
+                    let _ = writeln!(o, "\n[{}]", clock(*at));
+                }
+            },
+            Event::Step(st) => {
                 let _ = writeln!(
                     o,
                     "  > {}\n  {} {}",

@@ -55,6 +55,13 @@ pub enum RunError {
 /// What the caller sees as the run goes: each step and operation as it ends.
 #[derive(Clone, Debug)]
 pub enum Event {
+    /// A timeline step is about to run: its time and narration.
+    Begin {
+        /// When (lab time).
+        at: LabTime,
+        /// The scenario's narration, if any.
+        narration: Option<String>,
+    },
     /// A timeline step ran.
     Step(crate::report::record::Step),
     /// An operation ended.

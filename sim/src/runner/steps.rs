@@ -27,6 +27,10 @@ pub(crate) async fn play(ctx: &Ctx<'_>, end: LabTime) -> Vec<Ran> {
                 .sleep(Duration::from_nanos(at.0 - now.0))
                 .await;
         }
+        ctx.emit(Event::Begin {
+            at: ctx.lab.clock.now(),
+            narration: step.narration.clone(),
+        });
         let r = one(ctx, step).await;
         ctx.emit(Event::Step(r.clone()));
         ran.push(r);
