@@ -588,6 +588,23 @@ impl Tenant {
         self.audit.lock().expect("tenant lock").clone()
     }
 
+    /// The newest audit row about `upn` written at or after `since` (RFC 3339 lab time), found
+    /// from the end without copying the log.
+    pub fn last_audit_for(&self, upn: &str, since: &str) -> Option<AuditEntry> {
+        let log = self.audit.lock().expect("tenant lock");
+        log.iter()
+            .rev()
+            .take_while(|r| r.activity_date_time.as_str() >= since)
+            .find(|r| {
+                r.target_resources.iter().any(|t| {
+                    t["userPrincipalName"]
+                        .as_str()
+                        .is_some_and(|u| u.eq_ignore_ascii_case(upn))
+                })
+            })
+            .cloned()
+    }
+
     /// Starts a long-running operation for `user`.
     pub fn new_operation(&self, user: Uuid) -> Operation {
         let id = runtime::uuid_from(&mut self.rng.lock().expect("tenant lock"));

@@ -200,18 +200,8 @@ pub(crate) async fn operate(
     });
     let since = submitted.rfc3339();
     let reason = tenant
-        .audit_log()
-        .iter()
-        .rev()
-        .find(|r| {
-            r.activity_date_time >= since
-                && r.target_resources.iter().any(|t| {
-                    t["userPrincipalName"]
-                        .as_str()
-                        .is_some_and(|u| u.eq_ignore_ascii_case(user))
-                })
-        })
-        .map(|r| r.result_reason.clone())
+        .last_audit_for(user, &since)
+        .map(|r| r.result_reason)
         .filter(|r| !r.is_empty());
     let domain = user.split('@').nth(1).unwrap_or_default().to_string();
     let engine = ctx
