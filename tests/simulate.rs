@@ -323,3 +323,35 @@ fn an_undeployed_lab_is_deployed_and_its_agents_crash_and_return() {
         s.stop().await;
     });
 }
+
+/// The README's example, as written there.
+#[test]
+fn alice_resets_on_virtual_time() {
+    use sim::ops::{Actor, perform};
+    runtime().unwrap().block_on(async {
+        let s = SimLab::start(sim::default_lab(), 1, true).await.unwrap();
+        let c = LabClient::new(&s.lab, AnyNet::Mem(s.net.clone())).unwrap();
+        let me = SecretString::from("Lab-User-Passw0rd1");
+        let new = SecretString::from("Virtual-Passw0rd1");
+        let op = fake_cloud::decision::Operation::SelfServiceReset;
+        let ended = perform(
+            &c,
+            op,
+            "alice@contoso.lab",
+            &Actor::User { current: &me },
+            &new,
+        )
+        .await
+        .unwrap();
+        assert!(ended.succeeded());
+        assert_eq!(
+            c.bind("contoso.lab", "DC2", "alice@contoso.lab", &new)
+                .await
+                .unwrap()
+                .0,
+            0
+        );
+        s.run_for(std::time::Duration::from_secs(86_400)).await;
+        s.stop().await;
+    });
+}
