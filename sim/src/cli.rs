@@ -44,9 +44,12 @@ pub enum Command {
     /// The writeback agent's configuration commands.
     #[command(subcommand)]
     Agent(AgentCommand),
-    /// The built-in scenarios: list them, or print one's TOML.
+    /// The built-in scenarios: list them, print one's TOML, or check a scenario file.
     #[command(subcommand)]
     Scenarios(crate::scenario::cli::ScenariosCommand),
+    /// Load benchmarks over real sockets (JSON reports).
+    #[command(subcommand)]
+    Bench(crate::bench::BenchCommand),
     /// Compare two runs: each a run id in the --history file (or `last`) or a report.json.
     Compare {
         /// The first run: a run id, `last`, or a report.json path.
@@ -320,6 +323,9 @@ pub enum CliError {
     /// A scenario could not be loaded.
     #[error(transparent)]
     Scenario(#[from] crate::scenario::ScenarioError),
+    /// A bench could not run.
+    #[error(transparent)]
+    Bench(#[from] crate::bench::BenchError),
     /// A report or the run history could not be read or written.
     #[error(transparent)]
     Report(#[from] crate::report::ReportError),
@@ -458,6 +464,7 @@ pub async fn run(cmd: Command) -> Result<(), CliError> {
             };
             print(out.unwrap_or_default())
         }
+        Command::Bench(c) => Ok(crate::bench::run(c).await?),
         Command::Compare { a, b, history } => {
             print!(
                 "{}",

@@ -3,6 +3,7 @@
 //! Virtual time, scenarios, workloads and reports come with issue [F].
 
 pub mod agent_cmd;
+pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod cloud;
