@@ -39,6 +39,19 @@ impl Ended {
         }
     }
 
+    /// A 204 is a success; anything else a refusal.
+    fn no_content(status: u16, body: &[u8]) -> Ended {
+        if status == 204 {
+            Ended {
+                status: "succeeded".into(),
+                code: None,
+                operation: None,
+            }
+        } else {
+            Ended::refused(status, body)
+        }
+    }
+
     /// Whether it succeeded.
     pub fn succeeded(&self) -> bool {
         self.status == "succeeded"
@@ -128,15 +141,7 @@ pub async fn perform(
             let (status, _, b) = c
                 .call("POST", "/v1.0/me/changePassword", Some(&token), Some(&body))
                 .await?;
-            Ok(if status == 204 {
-                Ended {
-                    status: "succeeded".into(),
-                    code: None,
-                    operation: None,
-                }
-            } else {
-                Ended::refused(status, &b)
-            })
+            Ok(Ended::no_content(status, &b))
         }
         Operation::GraphResetPassword
         | Operation::GraphPatchPasswordProfile
@@ -178,15 +183,7 @@ pub async fn perform(
                         Some(&body),
                     )
                     .await?;
-                return Ok(if status == 204 {
-                    Ended {
-                        status: "succeeded".into(),
-                        code: None,
-                        operation: None,
-                    }
-                } else {
-                    Ended::refused(status, &b)
-                });
+                return Ok(Ended::no_content(status, &b));
             }
             let tool = admin_tool(op).expect("an admin tool");
             let body = json!({ "user": target, "newPassword": new.expose_secret() });
