@@ -7,6 +7,7 @@
 mod build;
 mod done;
 mod passwords;
+mod progress;
 mod steps;
 mod workload;
 
@@ -252,8 +253,10 @@ async fn run_async(scenario: &Scenario, opts: RunOptions) -> Result<Run, RunErro
     {
         let timeline = steps::play(&ctx, end);
         let load = workload::play(&ctx, end);
-        let (steps, ()) = tokio::join!(timeline, load);
+        let sampled = progress::sample(&ctx, end);
+        let (steps, (), progress) = tokio::join!(timeline, load, sampled);
         record.steps = steps;
+        record.progress = progress;
     }
     // Let the last operations end, then the clock reach the end.
     let now = lab.clock.now();
