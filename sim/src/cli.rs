@@ -204,8 +204,11 @@ pub enum DurabilityArg {
 /// `sspr-lab serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The scenario to serve (only `default` until scenarios exist).
+    /// The lab to serve: `default`, or a scenario (built-in name or file) brought to its time zero.
     pub scenario: Option<String>,
+    /// Play the scenario's timeline and workload in real time × --time-scale while serving.
+    #[arg(long)]
+    pub run_timeline: bool,
     /// Keep state in DIR (SQLite) and resume from it on the next start.
     #[arg(long, value_name = "DIR")]
     pub state: Option<PathBuf>,
@@ -242,6 +245,7 @@ impl Default for ServeArgs {
     fn default() -> Self {
         ServeArgs {
             scenario: None,
+            run_timeline: false,
             state: None,
             durability: DurabilityArg::Normal,
             seed: 1,
@@ -331,10 +335,18 @@ pub enum CliError {
     Report(#[from] crate::report::ReportError),
 }
 
-fn scenario(name: Option<&str>) -> Result<crate::LabSpec, CliError> {
+/// The lab `serve` starts: the default lab, or a scenario's (built-in or a file) with the
+/// scenario itself.
+fn scenario(
+    name: Option<&str>,
+) -> Result<(crate::LabSpec, Option<crate::scenario::Scenario>), CliError> {
     match name {
-        None | Some("default") => Ok(default_lab()),
-        Some(other) => Err(CliError::UnknownScenario(other.to_string())),
+        None | Some("default") => Ok((default_lab(), None)),
+        Some(other) => {
+            let s = crate::scenario::resolve(other)?;
+            let spec = crate::runner::lab_spec(&s).map_err(|e| CliError::Usage(e.to_string()))?;
+            Ok((spec, Some(s)))
+        }
     }
 }
 
@@ -365,8 +377,17 @@ impl ServeArgs {
 pub async fn run(cmd: Command) -> Result<(), CliError> {
     match cmd {
         Command::Serve(a) => {
-            let spec = scenario(a.scenario.as_deref())?;
-            crate::serve::serve(spec, a.options(), a.ready_file.clone()).await?;
+            let (spec, s) = scenario(a.scenario.as_deref())?;
+            if a.run_timeline && s.is_none() {
+                return Err(CliError::Usage(
+                    "--run-timeline needs a scenario (sspr-lab scenarios list)".into(),
+                ));
+            }
+            let played = s.map(|scenario| crate::serve::Played {
+                scenario,
+                run_timeline: a.run_timeline,
+            });
+            crate::serve::serve(spec, a.options(), a.ready_file.clone(), played).await?;
             Ok(())
         }
         Command::Ldif(c) => crate::ldif_cmd::run(c).await,

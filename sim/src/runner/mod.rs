@@ -145,33 +145,46 @@ impl Ctx<'_> {
     }
 }
 
+/// The lab spec a scenario builds (its `deployed` flag set from the file).
+pub fn lab_spec(scenario: &Scenario) -> Result<crate::LabSpec, RunError> {
+    let mut spec = build::spec(scenario)?;
+    // The lab starts agents only when deployed; `prepare` starts the ones the file asks for.
+    spec.deployed = !scenario.lab.is_undeployed();
+    Ok(spec)
+}
+
 async fn run_async(scenario: &Scenario, opts: RunOptions) -> Result<Run, RunError> {
     let seed = opts.seed.unwrap_or(scenario.seed);
-    let spec = build::spec(scenario)?;
-    let creds = Credentials::from_env();
+    let spec = lab_spec(scenario)?;
     let net = runtime::MemNet::new();
     net.set_latency(latency_fn(&scenario.lab.network));
-    let agents_at_start: Vec<String> = spec
-        .forests
-        .iter()
-        .flat_map(|f| f.domains.iter())
-        .filter(|d| scenario.lab.agents_started(&d.dns))
-        .map(|d| d.dns.clone())
-        .collect();
-    let mut spec_for_lab = spec.clone();
-    // The lab starts agents only when deployed; the runner starts the ones the file asks for.
-    spec_for_lab.deployed = !scenario.lab.is_undeployed();
     let lab = Lab::start(
-        spec_for_lab,
+        spec,
         LabOptions {
             seed,
             agents: true,
-            credentials: creds.clone(),
+            credentials: Credentials::from_env(),
             net: AnyNet::Mem(net.clone()),
             ..LabOptions::default()
         },
     )
     .await?;
+    prepare(&lab, scenario).await;
+    let run = play(
+        &lab,
+        AnyNet::Mem(net.as_host("driver")),
+        scenario,
+        seed,
+        opts.on_event,
+    )
+    .await;
+    lab.stop().await;
+    run
+}
+
+/// Brings a lab just started from `scenario`'s spec to the file's time zero: per-domain agent
+/// settings, the agents that run from the start, the tenant's settings and writeback flags.
+pub async fn prepare(lab: &Lab, scenario: &Scenario) {
     // Per-domain agent settings, in force from their first start.
     for a in &lab.agents {
         let Some(g) = scenario.lab.agent_group(&a.domain) else {
@@ -200,7 +213,7 @@ async fn run_async(scenario: &Scenario, opts: RunOptions) -> Result<Run, RunErro
     }
     // Per-domain departures from deployed/undeployed.
     for a in &lab.agents {
-        let wanted = agents_at_start.iter().any(|d| d == &a.domain);
+        let wanted = scenario.lab.agents_started(&a.domain);
         if wanted && !a.is_running() {
             a.start();
             a.ready(Duration::from_secs(30)).await;
@@ -211,17 +224,29 @@ async fn run_async(scenario: &Scenario, opts: RunOptions) -> Result<Run, RunErro
     let undeployed = scenario.lab.is_undeployed();
     let tenant = &lab.cloud.cloud.flows.tenant;
     tenant.set_settings(scenario.lab.cloud.settings(undeployed));
-    for d in spec.forests.iter().flat_map(|f| f.domains.iter()) {
+    for d in lab.spec.forests.iter().flat_map(|f| f.domains.iter()) {
         if d.engine == crate::spec::Engine::CloudSync {
             let on = scenario.lab.cloud.domain_writeback(&d.dns, undeployed);
             let _ = lab.cloud.cloud.flows.relay.set_writeback(&d.dns, on);
         }
     }
-    let driver = AnyNet::Mem(net.as_host("driver"));
-    let client = LabClient::new(&lab, driver.clone())?;
+}
+
+/// Plays `scenario`'s timeline and workload on `lab` (simulated or serving on sockets), its
+/// clients going through `net`, from now for the scenario's duration; then checks the
+/// expectations. The lab keeps running.
+pub async fn play(
+    lab: &Lab,
+    net: AnyNet,
+    scenario: &Scenario,
+    seed: u64,
+    on_event: Option<OnEvent>,
+) -> Result<Run, RunError> {
+    let creds = Credentials::from_env();
+    let client = LabClient::new(lab, net.clone())?;
     let start = lab.clock.now();
     let mut known = BTreeMap::new();
-    for d in spec.forests.iter().flat_map(|f| f.domains.iter()) {
+    for d in lab.spec.forests.iter().flat_map(|f| f.domains.iter()) {
         for u in &d.users {
             known.insert(
                 format!("{}@{}", u.sam, d.dns).to_ascii_lowercase(),
@@ -238,15 +263,15 @@ async fn run_async(scenario: &Scenario, opts: RunOptions) -> Result<Run, RunErro
     }
     let ctx = Ctx {
         scenario,
-        lab: &lab,
-        net: driver,
+        lab,
+        net,
         client,
         creds,
         start,
         known: Mutex::new(known),
         rng: Mutex::new(runtime::stream(runtime::Seed(seed), "runner/passwords")),
         done: Mutex::new(Vec::new()),
-        on_event: opts.on_event,
+        on_event,
     };
     let mut record = RunRecord::new(&scenario.name, seed, scenario.backend.as_str(), start);
     let end = start.plus(scenario.duration.get());
@@ -277,8 +302,6 @@ async fn run_async(scenario: &Scenario, opts: RunOptions) -> Result<Run, RunErro
         .refusals
         .sort_by(|a, b| (a.at, &a.job_id).cmp(&(b.at, &b.job_id)));
     record.expectations = done::expectations(&ctx, &done).await;
-    drop(ctx);
-    lab.stop().await;
     Ok(Run { record, done })
 }
 
