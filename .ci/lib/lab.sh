@@ -528,3 +528,16 @@ graph_reset() {
     done
     echo "   operation: $OP_STATUS ${OP_DETAIL:+($OP_DETAIL)}"
 }
+
+# ---- a background agent ------------------------------------------------------
+
+# A step that starts an agent in the background sets AGENT_PID; stop_agent stops it by that PID
+# (SIGTERM, then waits), for the step's exit trap to call before cleanup.
+AGENT_PID=""
+stop_agent() {
+    if [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null; then
+        kill -TERM "$AGENT_PID" 2>/dev/null || true
+        wait "$AGENT_PID" 2>/dev/null || true
+    fi
+    AGENT_PID=""
+}

@@ -100,15 +100,7 @@ PY
     # The scripted agent (.ci/python/agent.py) stands in for the real one, so no in-process agents.
     lab_start sspr-cloud --no-agents
 
-    # The scripted agent runs in the background; stop it (by its PID) on any exit.
-    AGENT_PID=""
-    stop_agent() {
-        if [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null; then
-            kill -TERM "$AGENT_PID" 2>/dev/null || true
-            wait "$AGENT_PID" 2>/dev/null || true
-        fi
-        AGENT_PID=""
-    }
+    # The scripted agent runs in the background; lab.sh's stop_agent stops it by its PID.
     # Runs stop_agent, then lab.sh's cleanup with the exit status it would have seen.
     # (errexit off: `(exit 1)` would end the trap before cleanup ran; cleanup exits itself.)
     d_cleanup() {

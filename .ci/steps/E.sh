@@ -31,15 +31,7 @@
     lab_require curl timeout ldapwhoami python3
     lab_start sspr-agent --no-agents
 
-    # The agent process runs in the background; stop it (by its PID) on any exit.
-    AGENT_PID=""
-    stop_agent() {
-        if [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null; then
-            kill -TERM "$AGENT_PID" 2>/dev/null || true
-            wait "$AGENT_PID" 2>/dev/null || true
-        fi
-        AGENT_PID=""
-    }
+    # The agent process runs in the background; lab.sh's stop_agent stops it by its PID.
     e_cleanup() {
         local rc=$?
         set +e

@@ -306,9 +306,6 @@ pub enum CliError {
     /// The lab failed to start.
     #[error(transparent)]
     Lab(#[from] crate::lab::LabError),
-    /// An unknown scenario.
-    #[error("unknown scenario {0:?} (known: default)")]
-    UnknownScenario(String),
     /// LDIF work failed.
     #[error("{0}")]
     Ldif(String),
